@@ -1,0 +1,220 @@
+//! Exact decimal arithmetic for the `Decimal` and `VariableScaleDecimal` encodings.
+//!
+//! Kafka Connect's `Decimal` is Java's `BigInteger.toByteArray()` of the unscaled value: minimal big-endian
+//! two's complement. PostgreSQL's NUMERIC carries up to 131 072 digits before the point, so the conversion from
+//! decimal text to base 256 is done here on arbitrary-length magnitudes (base-2³² limbs, nine decimal digits at
+//! a time), without a bignum dependency and without ever going through `f64`.
+
+/// A finite decimal `(-1)^negative × digits × 10^-scale`, kept exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decimal {
+    negative: bool,
+    /// ASCII digits of the unscaled magnitude without leading zeros; empty for zero.
+    digits: Vec<u8>,
+    scale: i64,
+}
+
+/// The largest exponent accepted in `1e…` text; far beyond anything PostgreSQL prints.
+const MAX_EXPONENT: i64 = 1_000_000;
+
+impl Decimal {
+    /// Parses `-12.50`, `0.001`, `+7`, `.5` or `1.5e3`; `None` for anything else (including NaN/Infinity).
+    pub(crate) fn parse(text: &str) -> Option<Decimal> {
+        let text = text.trim();
+        let (negative, unsigned) = match text.as_bytes().first()? {
+            b'-' => (true, text.get(1..)?),
+            b'+' => (false, text.get(1..)?),
+            _ => (false, text),
+        };
+        let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+            Some(at) => {
+                let exponent: i64 = unsigned.get(at + 1..)?.parse().ok()?;
+                if exponent.abs() > MAX_EXPONENT {
+                    return None;
+                }
+                (unsigned.get(..at)?, exponent)
+            }
+            None => (unsigned, 0),
+        };
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int_part.len() + frac_part.len() == 0 || !all_digits(int_part) || !all_digits(frac_part) {
+            return None;
+        }
+        let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).skip_while(|&b| b == b'0').collect();
+        digits.shrink_to_fit();
+        let scale = i64::try_from(frac_part.len()).ok()? - exponent;
+        Some(Decimal { negative: negative && !digits.is_empty(), digits, scale })
+    }
+
+    pub(crate) fn scale(&self) -> i64 {
+        self.scale
+    }
+
+    /// The same value at `scale` digits after the point, rounding half away from zero when digits are dropped
+    /// (Java's `RoundingMode.HALF_UP`).
+    pub(crate) fn rescale(&self, scale: i64) -> Decimal {
+        let mut digits = self.digits.clone();
+        if scale >= self.scale {
+            if !digits.is_empty() {
+                let zeros = usize::try_from(scale - self.scale).unwrap_or(0);
+                digits.resize(digits.len() + zeros, b'0');
+            }
+        } else {
+            let drop = usize::try_from(self.scale - scale).unwrap_or(usize::MAX);
+            let keep = digits.len().saturating_sub(drop);
+            let round_up = drop <= digits.len() && digits.get(keep).is_some_and(|&d| d >= b'5');
+            digits.truncate(keep);
+            if round_up {
+                increment(&mut digits);
+            }
+        }
+        Decimal { negative: self.negative && !digits.is_empty(), digits, scale }
+    }
+
+    /// Java's `stripTrailingZeros()` followed by Debezium's "negative scale becomes 0": the smallest scale ≥ 0
+    /// that represents the value exactly.
+    pub(crate) fn strip_trailing_zeros(&self) -> Decimal {
+        if self.digits.is_empty() {
+            return Decimal { negative: false, digits: Vec::new(), scale: 0 };
+        }
+        if self.scale < 0 {
+            return self.rescale(0);
+        }
+        let trailing = self.digits.iter().rev().take_while(|&&d| d == b'0').count();
+        let strip = trailing.min(usize::try_from(self.scale).unwrap_or(usize::MAX));
+        let mut digits = self.digits.clone();
+        digits.truncate(digits.len() - strip);
+        Decimal { negative: self.negative, digits, scale: self.scale - strip as i64 }
+    }
+
+    /// The unscaled value as minimal big-endian two's complement (`BigInteger.toByteArray()`): `[0x00]` for
+    /// zero, `[0x04, 0xE2]` for 1250, `[0xFF]` for -1.
+    pub(crate) fn unscaled_twos_complement(&self) -> Vec<u8> {
+        twos_complement(self.negative, &magnitude_bytes(&self.digits))
+    }
+}
+
+/// Adds one to a string of ASCII digits (no leading zeros), growing it on carry.
+fn increment(digits: &mut Vec<u8>) {
+    for d in digits.iter_mut().rev() {
+        if *d == b'9' {
+            *d = b'0';
+        } else {
+            *d += 1;
+            return;
+        }
+    }
+    digits.insert(0, b'1');
+}
+
+/// Base-10 ASCII digits → minimal big-endian base-256 magnitude (empty for zero).
+pub(crate) fn magnitude_bytes(digits: &[u8]) -> Vec<u8> {
+    // Little-endian base-2^32 limbs. Each step multiplies by at most 10^9 < 2^30 and adds less than 10^9, so
+    // `limb * mul + carry` stays below 2^62 and the carry always fits one limb.
+    let mut limbs: Vec<u32> = Vec::with_capacity(digits.len() / 9 + 1);
+    for chunk in digits.chunks(9) {
+        let mut mul: u64 = 1;
+        let mut add: u64 = 0;
+        for &d in chunk {
+            mul *= 10;
+            add = add * 10 + u64::from(d - b'0');
+        }
+        let mut carry = add;
+        for limb in limbs.iter_mut() {
+            let v = u64::from(*limb) * mul + carry;
+            *limb = v as u32;
+            carry = v >> 32;
+        }
+        if carry != 0 {
+            limbs.push(carry as u32);
+        }
+    }
+    let mut bytes: Vec<u8> = limbs.iter().rev().flat_map(|limb| limb.to_be_bytes()).collect();
+    let leading = bytes.iter().take_while(|&&b| b == 0).count();
+    bytes.drain(..leading);
+    bytes
+}
+
+/// A sign and a minimal big-endian magnitude → minimal big-endian two's complement.
+fn twos_complement(negative: bool, magnitude: &[u8]) -> Vec<u8> {
+    let Some(&top) = magnitude.first() else {
+        return vec![0];
+    };
+    if !negative {
+        let mut out = Vec::with_capacity(magnitude.len() + 1);
+        if top & 0x80 != 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(magnitude);
+        return out;
+    }
+    // 2^(8n) - magnitude: invert every byte, then add one from the least significant end.
+    let mut out: Vec<u8> = magnitude.iter().map(|b| !b).collect();
+    for b in out.iter_mut().rev() {
+        let (sum, overflow) = b.overflowing_add(1);
+        *b = sum;
+        if !overflow {
+            break;
+        }
+    }
+    // The result is below 2^(8n) and above 2^(8n-1) exactly when its top bit is set; otherwise one more byte
+    // of sign is needed (-129 = FF 7F).
+    if out.first().is_some_and(|&b| b & 0x80 == 0) {
+        out.insert(0, 0xFF);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes_of(text: &str, scale: i64) -> Vec<u8> {
+        Decimal::parse(text).expect("valid decimal").rescale(scale).unscaled_twos_complement()
+    }
+
+    #[test]
+    fn small_values_match_java_big_integer() {
+        assert_eq!(bytes_of("0", 0), [0x00]);
+        assert_eq!(bytes_of("12.50", 2), [0x04, 0xE2]);
+        assert_eq!(bytes_of("-1", 0), [0xFF]);
+        assert_eq!(bytes_of("127", 0), [0x7F]);
+        assert_eq!(bytes_of("128", 0), [0x00, 0x80]);
+        assert_eq!(bytes_of("-128", 0), [0x80]);
+        assert_eq!(bytes_of("-129", 0), [0xFF, 0x7F]);
+        assert_eq!(bytes_of("-256", 0), [0xFF, 0x00]);
+        assert_eq!(bytes_of("-32768", 0), [0x80, 0x00]);
+        assert_eq!(bytes_of("4294967296", 0), [0x01, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn rescaling_pads_or_rounds_half_up() {
+        let d = Decimal::parse("-12.345").expect("valid");
+        assert_eq!(d.rescale(5), Decimal::parse("-12.34500").expect("valid"));
+        assert_eq!(d.rescale(2), Decimal::parse("-12.35").expect("valid"));
+        assert_eq!(d.rescale(-1), Decimal::parse("-1e1").expect("valid"));
+        assert_eq!(Decimal::parse("0.4").expect("valid").rescale(0), Decimal::parse("0").expect("valid"));
+        assert_eq!(Decimal::parse("9.99").expect("valid").rescale(1), Decimal::parse("10.0").expect("valid"));
+        assert_eq!(Decimal::parse("0.005").expect("valid").rescale(0).unscaled_twos_complement(), [0]);
+    }
+
+    #[test]
+    fn stripping_trailing_zeros_never_goes_below_scale_zero() {
+        let strip = |t: &str| {
+            let d = Decimal::parse(t).expect("valid").strip_trailing_zeros();
+            (d.scale(), d.unscaled_twos_complement())
+        };
+        assert_eq!(strip("12.50"), (1, vec![125]));
+        assert_eq!(strip("100"), (0, vec![100]));
+        assert_eq!(strip("0.000"), (0, vec![0]));
+        assert_eq!(strip("1e2"), (0, vec![100]));
+    }
+
+    #[test]
+    fn malformed_text_is_rejected() {
+        for bad in ["", "-", ".", "1.2.3", "NaN", "Infinity", "1e", "12a", "--1", "1e99999999"] {
+            assert_eq!(Decimal::parse(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Date, time and interval text in the shapes Debezium's `io.debezium.time.*` types use.
+//!
+//! Calendar arithmetic is the proleptic Gregorian calendar (PostgreSQL's and `java.time`'s), done on integers
+//! so that PostgreSQL's whole range (4713 BC to 294276 AD) formats without a date library. Years are printed as
+//! `java.time`'s ISO formatters print them: four digits, a `+` above 9999, a `-` before year 0 (1 BC).
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
+const MICROS_PER_HOUR: i64 = 60 * MICROS_PER_MINUTE;
+pub(crate) const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+/// Debezium's `MicroDuration.DAYS_PER_MONTH_AVG` (365.25 / 12 = 30.4375 days) in microseconds, exactly.
+const MICROS_PER_AVG_MONTH: i64 = 2_629_800 * MICROS_PER_SECOND;
+
+/// `(year, month, day)` of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn push_year(out: &mut String, year: i64) {
+    if year > 9_999 {
+        out.push('+');
+    } else if year < 0 {
+        out.push('-');
+    }
+    out.push_str(&format!("{:04}", year.unsigned_abs()));
+}
+
+/// How many fraction digits follow the seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fraction {
+    /// Exactly this many digits (1..=6), zeros included: `ZonedTimestamp` with a column precision.
+    Fixed(u32),
+    /// As few as needed, none for whole seconds: `java.time`'s `ISO_LOCAL_TIME`.
+    Trimmed,
+}
+
+/// `HH:MM:SS[.ffffff]` of a time of day in microseconds (0 ≤ micros ≤ 24 h).
+fn push_time(out: &mut String, micros: i64, fraction: Fraction) {
+    let hours = micros / MICROS_PER_HOUR;
+    let minutes = micros % MICROS_PER_HOUR / MICROS_PER_MINUTE;
+    let seconds = micros % MICROS_PER_MINUTE / MICROS_PER_SECOND;
+    let sub = micros % MICROS_PER_SECOND;
+    out.push_str(&format!("{hours:02}:{minutes:02}:{seconds:02}"));
+    let digits = format!("{sub:06}");
+    let shown = match fraction {
+        Fraction::Fixed(width) => digits.get(..width.min(6) as usize).unwrap_or_default(),
+        Fraction::Trimmed => digits.trim_end_matches('0'),
+    };
+    if !shown.is_empty() {
+        out.push('.');
+        out.push_str(shown);
+    }
+}
+
+/// `io.debezium.time.ZonedTimestamp`: `2024-01-02T03:04:05.123456Z` for microseconds since the epoch (UTC).
+pub(crate) fn zoned_timestamp(micros: i64, fraction: Fraction) -> String {
+    let days = micros.div_euclid(MICROS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    let mut out = String::with_capacity(32);
+    push_year(&mut out, year);
+    out.push_str(&format!("-{month:02}-{day:02}T"));
+    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY), fraction);
+    out.push('Z');
+    out
+}
+
+/// `io.debezium.time.ZonedTime`: the time shifted to UTC, such as `08:15:30.5Z` for `10:15:30.5+02`.
+pub(crate) fn zoned_time(local_micros: i64, offset_seconds: i32) -> String {
+    let utc = local_micros - i64::from(offset_seconds) * MICROS_PER_SECOND;
+    // 24:00:00 is a valid PostgreSQL time; keep it rather than wrapping it to 00:00:00 of no day.
+    let utc = if utc == MICROS_PER_DAY { utc } else { utc.rem_euclid(MICROS_PER_DAY) };
+    let mut out = String::with_capacity(20);
+    push_time(&mut out, utc, Fraction::Trimmed);
+    out.push('Z');
+    out
+}
+
+/// `io.debezium.time.MicroDuration`: months count 30.4375 days and days 24 hours. Computed exactly (Debezium
+/// goes through a `double`, which agrees for any interval below ~285 years); saturates at the `i64` range.
+pub(crate) fn interval_micros(months: i32, days: i32, micros: i64) -> i64 {
+    let total = i128::from(months) * i128::from(MICROS_PER_AVG_MONTH)
+        + i128::from(days) * i128::from(MICROS_PER_DAY)
+        + i128::from(micros);
+    i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// `io.debezium.time.Interval`: `P<y>Y<m>M<d>DT<h>H<m>M<s>S` with every component present, split the way the
+/// PostgreSQL JDBC driver's `PGInterval` splits the server's text (each part truncated toward zero and carrying
+/// its own sign), seconds without trailing zeros: `P1Y2M3DT4H5M6.78S`, `P0Y0M0DT0H0M0S`, `P0Y0M-1DT-2H0M0S`.
+pub(crate) fn interval_iso(months: i32, days: i32, micros: i64) -> String {
+    let years = months / 12;
+    let months = months % 12;
+    let hours = micros / MICROS_PER_HOUR;
+    let minutes = micros % MICROS_PER_HOUR / MICROS_PER_MINUTE;
+    let sub_minute = micros % MICROS_PER_MINUTE;
+    let sign = if sub_minute < 0 { "-" } else { "" };
+    let whole = (sub_minute / MICROS_PER_SECOND).unsigned_abs();
+    let fraction = format!("{:06}", (sub_minute % MICROS_PER_SECOND).unsigned_abs());
+    let fraction = fraction.trim_end_matches('0');
+    let seconds = if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") };
+    format!("P{years}Y{months}M{days}DT{hours}H{minutes}M{seconds}S")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_round_the_calendar() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_724), (2024, 1, 2));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        // 4713-11-24 BC is ISO year -4712.
+        assert_eq!(civil_from_days(-2_440_223), (-4712, 11, 24));
+    }
+
+    #[test]
+    fn zoned_timestamps_print_like_java_time() {
+        let t = 1_704_164_645_123_456; // 2024-01-02 03:04:05.123456 UTC
+        assert_eq!(zoned_timestamp(t, Fraction::Fixed(6)), "2024-01-02T03:04:05.123456Z");
+        assert_eq!(zoned_timestamp(t - 123_456, Fraction::Fixed(6)), "2024-01-02T03:04:05.000000Z");
+        assert_eq!(zoned_timestamp(t - 3_456, Fraction::Fixed(3)), "2024-01-02T03:04:05.120Z");
+        assert_eq!(zoned_timestamp(t - 123_456, Fraction::Trimmed), "2024-01-02T03:04:05Z");
+        assert_eq!(zoned_timestamp(-1, Fraction::Fixed(6)), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(zoned_timestamp(253_402_300_800_000_000, Fraction::Trimmed), "+10000-01-01T00:00:00Z");
+        assert_eq!(zoned_timestamp(-62_198_841_600_000_000, Fraction::Trimmed), "-0001-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn zoned_times_are_shifted_to_utc() {
+        let local = (10 * 3_600 + 15 * 60 + 30) * MICROS_PER_SECOND + 123_456;
+        assert_eq!(zoned_time(local, 0), "10:15:30.123456Z");
+        assert_eq!(zoned_time(local, 2 * 3_600), "08:15:30.123456Z");
+        assert_eq!(zoned_time(local - 123_456 + 500_000, -14 * 3_600), "00:15:30.5Z");
+        assert_eq!(zoned_time(MICROS_PER_DAY, 0), "24:00:00Z");
+    }
+
+    #[test]
+    fn intervals_in_both_modes() {
+        let micros = ((4 * 60 + 5) * 60 + 6) * MICROS_PER_SECOND + 780_000;
+        assert_eq!(interval_iso(14, 3, micros), "P1Y2M3DT4H5M6.78S");
+        assert_eq!(interval_iso(0, 0, 0), "P0Y0M0DT0H0M0S");
+        assert_eq!(interval_iso(-14, -1, -micros), "P-1Y-2M-1DT-4H-5M-6.78S");
+        assert_eq!(interval_iso(0, 0, -500_000), "P0Y0M0DT0H0M-0.5S");
+        assert_eq!(interval_micros(1, 0, 0), 2_629_800_000_000);
+        assert_eq!(interval_micros(12, 1, 1), 31_557_600_000_000 + MICROS_PER_DAY + 1);
+        assert_eq!(interval_micros(i32::MAX, i32::MAX, i64::MAX), i64::MAX);
+    }
+}

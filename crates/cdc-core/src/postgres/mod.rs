@@ -1,0 +1,23 @@
+//! The PostgreSQL side of capture: connections, prerequisites, slot and publication, snapshot, stream.
+//!
+//! - `connect`/`tls`: query connections (tokio-postgres) with fixed session settings, TLS per `sslmode`.
+//! - `walsender`: the replication-protocol connection (hand-written; its module doc says why).
+//! - `setup`: prerequisite checks, publication, slot lookup, snapshot-progress table.
+//! - `catalog`: table shapes, keys and non-built-in types.
+//! - `snapshot`: the consistent initial snapshot.
+//! - `decode`: pgoutput messages → change events.
+//! - `source`: [`PgSource`], which ties them together behind the `Source` trait.
+
+pub mod catalog;
+pub mod connect;
+pub mod decode;
+pub mod error;
+pub mod setup;
+pub mod snapshot;
+pub mod source;
+pub mod tls;
+pub mod walsender;
+
+pub use connect::connect;
+pub use error::{PgError, Retry};
+pub use source::{PgCheckpoint, PgSource};

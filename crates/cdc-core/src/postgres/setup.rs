@@ -1,0 +1,228 @@
+//! Before streaming: check that the server and role can do logical replication, that every captured table can
+//! be keyed, and make sure the publication and the snapshot-progress table exist. Every failure names what is
+//! missing and the SQL that fixes it.
+
+use tokio_postgres::Client;
+
+use super::catalog::{Catalog, TableInfo};
+use super::error::PgError;
+use crate::config::SourceConfig;
+use crate::schema::{quote_ident, ReplicaIdentity, TableId};
+
+/// Where snapshot progress lives: a table in the source database (the one piece of progress with no natural
+/// home; see STYLE.md). Rows are written only after the sink made a table's snapshot durable.
+pub const PROGRESS_TABLE: &str = "cdc_snapshot_progress";
+
+/// Checks `wal_level` and the role's REPLICATION attribute.
+pub async fn check_server(client: &Client) -> Result<(), PgError> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('wal_level'), r.rolreplication OR r.rolsuper, current_user::text,
+                    current_setting('server_version_num')::int
+             FROM pg_roles r WHERE r.rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(PgError::query("checking server settings"))?;
+    let wal_level: String = row.get(0);
+    let can_replicate: bool = row.get(1);
+    let user: String = row.get(2);
+    let version: i32 = row.get(3);
+    if version < 100_000 {
+        return Err(PgError::Prerequisite {
+            problem: format!("server version {version} is older than PostgreSQL 10"),
+            hint: "pgoutput needs PostgreSQL 10 or newer (14+ for streaming of large transactions)".into(),
+        });
+    }
+    if wal_level != "logical" {
+        return Err(PgError::Prerequisite {
+            problem: format!("wal_level is '{wal_level}', not 'logical'"),
+            hint: "run ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL".into(),
+        });
+    }
+    if !can_replicate {
+        return Err(PgError::Prerequisite {
+            problem: format!("role {user} lacks the REPLICATION attribute"),
+            hint: format!("run ALTER ROLE {} REPLICATION; as a superuser", quote_ident(&user)),
+        });
+    }
+    Ok(())
+}
+
+/// Resolves the tables to capture: the configured ones (each must exist and be keyable) or, when none are
+/// configured, every table of the publication. Creates the publication when it does not exist.
+pub async fn prepare_publication(
+    client: &Client,
+    catalog: &mut Catalog,
+    config: &SourceConfig,
+) -> Result<Vec<TableInfo>, PgError> {
+    let wanted = config.table_ids();
+    let mut tables = Vec::with_capacity(wanted.len());
+    for id in &wanted {
+        let info = catalog.find_table(client, id).await?.ok_or_else(|| PgError::Prerequisite {
+            problem: format!("table {id} from [source].tables does not exist"),
+            hint: "fix the name in [source].tables (schema.table), or create the table".into(),
+        })?;
+        tables.push(info);
+    }
+    let exists = client
+        .query_opt("SELECT puballtables FROM pg_publication WHERE pubname = $1", &[&config.publication])
+        .await
+        .map_err(PgError::query("looking up the publication"))?
+        .is_some();
+    if !exists {
+        let target = if wanted.is_empty() {
+            "FOR ALL TABLES".to_owned()
+        } else {
+            format!("FOR TABLE {}", wanted.iter().map(TableId::quoted).collect::<Vec<_>>().join(", "))
+        };
+        let sql = format!("CREATE PUBLICATION {} {target}", quote_ident(&config.publication));
+        client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
+            problem: format!("publication {} does not exist and cannot be created: {}", config.publication, db_message(&e)),
+            hint: format!("run as the table owner or a superuser: {sql};"),
+        })?;
+        tracing::info!(publication = %config.publication, "created publication");
+    }
+    let published: Vec<(String, String)> = client
+        .query(
+            "SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1
+             ORDER BY 1, 2",
+            &[&config.publication],
+        )
+        .await
+        .map_err(PgError::query("listing the publication's tables"))?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    if wanted.is_empty() {
+        for (schema, name) in published {
+            let id = TableId::new(schema, name);
+            if id.name == PROGRESS_TABLE {
+                continue;
+            }
+            if let Some(info) = catalog.find_table(client, &id).await? {
+                tables.push(info);
+            }
+        }
+    } else {
+        for info in &tables {
+            if !published.iter().any(|(s, n)| *s == info.id.schema && *n == info.id.name) {
+                return Err(PgError::Prerequisite {
+                    problem: format!("publication {} does not include table {}", config.publication, info.id),
+                    hint: format!(
+                        "run ALTER PUBLICATION {} ADD TABLE {};",
+                        quote_ident(&config.publication),
+                        info.id.quoted()
+                    ),
+                });
+            }
+        }
+    }
+    for info in &tables {
+        check_keyable(info)?;
+    }
+    Ok(tables)
+}
+
+/// A table whose updates and deletes cannot be tied to a row is refused up front rather than half-captured.
+fn check_keyable(info: &TableInfo) -> Result<(), PgError> {
+    let keyable = !info.primary_key.is_empty()
+        || matches!(info.replica_identity, ReplicaIdentity::Full | ReplicaIdentity::Index);
+    if keyable {
+        return Ok(());
+    }
+    Err(PgError::Prerequisite {
+        problem: format!("table {} has no primary key and its REPLICA IDENTITY is not FULL", info.id),
+        hint: format!("add a primary key, or run ALTER TABLE {} REPLICA IDENTITY FULL;", info.id.quoted()),
+    })
+}
+
+/// The slot's state, if it exists.
+#[derive(Debug, Clone)]
+pub struct SlotState {
+    pub confirmed_flush: Option<crate::Lsn>,
+    pub active: bool,
+}
+
+pub async fn slot_state(client: &Client, slot: &str) -> Result<Option<SlotState>, PgError> {
+    let row = client
+        .query_opt(
+            "SELECT plugin::text, database::text, confirmed_flush_lsn::text, active
+             FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .await
+        .map_err(PgError::query("looking up the replication slot"))?;
+    let Some(row) = row else { return Ok(None) };
+    let plugin: Option<String> = row.get(0);
+    if plugin.as_deref() != Some("pgoutput") {
+        return Err(PgError::Prerequisite {
+            problem: format!("replication slot {slot} exists but uses plugin {plugin:?}, not pgoutput"),
+            hint: format!("choose another [source].slot_name, or drop it: SELECT pg_drop_replication_slot('{slot}');"),
+        });
+    }
+    let confirmed: Option<String> = row.get(2);
+    Ok(Some(SlotState { confirmed_flush: confirmed.and_then(|t| t.parse().ok()), active: row.get(3) }))
+}
+
+/// Creates the snapshot-progress table when missing.
+pub async fn ensure_progress_table(client: &Client) -> Result<(), PgError> {
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS public.{PROGRESS_TABLE} (
+            slot_name text NOT NULL,
+            table_schema text NOT NULL,
+            table_name text NOT NULL,
+            snapshot_lsn pg_lsn NOT NULL,
+            completed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (slot_name, table_schema, table_name))"
+    );
+    client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
+        problem: format!("cannot create the snapshot progress table public.{PROGRESS_TABLE}: {}", db_message(&e)),
+        hint: "create it once as an owner (see sql/), or GRANT CREATE ON SCHEMA public to the capture role".into(),
+    })
+}
+
+/// Tables whose snapshot for `slot` completed.
+pub async fn completed_snapshots(client: &Client, slot: &str) -> Result<Vec<TableId>, PgError> {
+    let rows = client
+        .query(
+            &format!("SELECT table_schema, table_name FROM public.{PROGRESS_TABLE} WHERE slot_name = $1"),
+            &[&slot],
+        )
+        .await
+        .map_err(PgError::query("reading snapshot progress"))?;
+    Ok(rows.into_iter().map(|r| TableId::new(r.get::<_, String>(0), r.get::<_, String>(1))).collect())
+}
+
+pub async fn clear_snapshot_progress(client: &Client, slot: &str) -> Result<(), PgError> {
+    client
+        .execute(&format!("DELETE FROM public.{PROGRESS_TABLE} WHERE slot_name = $1"), &[&slot])
+        .await
+        .map_err(PgError::query("clearing snapshot progress"))?;
+    Ok(())
+}
+
+pub async fn record_snapshot_done(
+    client: &Client,
+    slot: &str,
+    table: &TableId,
+    lsn: crate::Lsn,
+) -> Result<(), PgError> {
+    client
+        .execute(
+            &format!(
+                "INSERT INTO public.{PROGRESS_TABLE} (slot_name, table_schema, table_name, snapshot_lsn)
+                 VALUES ($1, $2, $3, $4::text::pg_lsn)
+                 ON CONFLICT (slot_name, table_schema, table_name)
+                 DO UPDATE SET snapshot_lsn = EXCLUDED.snapshot_lsn, completed_at = now()"
+            ),
+            &[&slot, &table.schema, &table.name, &lsn.to_string()],
+        )
+        .await
+        .map_err(PgError::query("recording snapshot progress"))?;
+    Ok(())
+}
+
+fn db_message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| e.to_string())
+}

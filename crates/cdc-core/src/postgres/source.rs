@@ -1,0 +1,378 @@
+//! [`PgSource`]: the PostgreSQL [`Source`]: prerequisites, publication and slot, the consistent snapshot, then
+//! the pgoutput stream, with progress acknowledged to the slot only as the pipeline reports it durable.
+//!
+//! ```text
+//!  start ─▶ check server ─▶ publication ─▶ slot (create + export snapshot, or reuse)
+//!                                          │
+//!          SnapshotReader (COPY per table) ◀┘  rows as op=r; a table is recorded done only after its ack
+//!                    │
+//!                    ▼
+//!          START_REPLICATION ─▶ StreamDecoder ─▶ batches; checkpoint = commit end LSN
+//!                    ▲                                   │
+//!                    └─ standby status (flush = acked) ◀─┘ ack
+//! ```
+//!
+//! Progress tracking: the slot's `confirmed_flush_lsn` only moves when the pipeline acknowledges a checkpoint,
+//! which it does after the sink's flush. When the captured tables are idle but the server writes WAL elsewhere,
+//! the source asks the walsender for a keepalive and, with nothing of ours in flight, hands out the keepalive's
+//! position as a checkpoint of an empty batch: the slot then advances and retained WAL stays bounded.
+//!
+//! A restart during the snapshot redoes only the tables not recorded done, at a fresh consistent point taken from
+//! a temporary slot; changes to those tables that the main slot replays from before that point are skipped, so
+//! nothing is emitted twice or out of order.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::Client;
+
+use super::catalog::{Catalog, TableInfo};
+use super::decode::{Decoded, StreamDecoder};
+use super::error::PgError;
+use super::setup;
+use super::snapshot::{SnapshotItem, SnapshotReader};
+use super::walsender::{ReplicationStream, WalSender};
+use crate::change::ChangeBatch;
+use crate::config::{PostgresConfig, SnapshotMode, SourceConfig};
+use crate::lsn::Lsn;
+use crate::pgoutput::{self, ReplicationMessage};
+use crate::schema::{SchemaRef, TableId};
+use crate::source::Source;
+
+/// A position of the PostgreSQL source that the pipeline can acknowledge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgCheckpoint {
+    /// The snapshot of `table` is wholly in the sink; it will not be read again.
+    SnapshotDone { table: TableId, lsn: Lsn },
+    /// Every transaction that ends at or before this WAL position is in the sink.
+    Wal(Lsn),
+}
+
+enum Phase {
+    Snapshot(Box<SnapshotReader>),
+    /// Snapshot over (or skipped); the stream starts on the next call.
+    BeforeStream,
+    Streaming(ReplicationStream),
+    /// `initial_only`: nothing more will come.
+    Finished,
+}
+
+/// The PostgreSQL source. See the module doc.
+pub struct PgSource {
+    pg: PostgresConfig,
+    config: SourceConfig,
+    client: Client,
+    catalog: Catalog,
+    captured: HashSet<TableId>,
+    phase: Phase,
+    /// Replication connection kept from slot creation for streaming.
+    walsender: Option<WalSender>,
+    decoder: StreamDecoder,
+    /// Tables re-snapshotted at a later point: their changes from transactions committed before it are skipped.
+    skip_before: HashMap<TableId, Lsn>,
+    /// Highest position acknowledged durable (the slot's flush LSN we report).
+    durable: Lsn,
+    /// Highest WAL checkpoint handed out in a batch.
+    emitted: Lsn,
+    /// Highest WAL position received from the server.
+    received: Lsn,
+    last_status: Instant,
+    last_keepalive_request: Instant,
+}
+
+impl std::fmt::Debug for PgSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgSource").field("slot", &self.config.slot_name).field("durable", &self.durable).finish()
+    }
+}
+
+impl PgSource {
+    /// Checks prerequisites, prepares publication and slot, and plans the snapshot.
+    pub async fn start(pg: PostgresConfig, config: SourceConfig) -> Result<PgSource, PgError> {
+        let client = super::connect(&pg).await?;
+        setup::check_server(&client).await?;
+        let mut catalog = Catalog::default();
+        let tables = setup::prepare_publication(&client, &mut catalog, &config).await?;
+        let captured = tables.iter().map(|t| t.id.clone()).collect();
+        let slot = setup::slot_state(&client, &config.slot_name).await?;
+        let wants_snapshot = config.snapshot_mode != SnapshotMode::Never;
+        if wants_snapshot {
+            setup::ensure_progress_table(&client).await?;
+        }
+        let mut source = PgSource {
+            pg,
+            config,
+            client,
+            catalog,
+            captured,
+            phase: Phase::BeforeStream,
+            walsender: None,
+            decoder: StreamDecoder::default(),
+            skip_before: HashMap::new(),
+            durable: Lsn::ZERO,
+            emitted: Lsn::ZERO,
+            received: Lsn::ZERO,
+            last_status: Instant::now(),
+            last_keepalive_request: Instant::now(),
+        };
+        match slot {
+            None => {
+                let mut walsender = WalSender::connect(&source.pg).await?;
+                let temporary = source.config.temporary_slot;
+                let created = walsender.create_slot(&source.config.slot_name, temporary, wants_snapshot).await?;
+                tracing::info!(slot = %source.config.slot_name, consistent_point = %created.consistent_point,
+                    "created replication slot");
+                source.durable = created.consistent_point;
+                source.emitted = created.consistent_point;
+                if let Some(name) = created.snapshot_name.as_deref().filter(|_| wants_snapshot) {
+                    setup::clear_snapshot_progress(&source.client, &source.config.slot_name).await?;
+                    source.begin_snapshot(&tables, name, created.consistent_point).await?;
+                }
+                source.walsender = Some(walsender);
+            }
+            Some(state) => {
+                source.durable = state.confirmed_flush.unwrap_or(Lsn::ZERO);
+                source.emitted = source.durable;
+                if wants_snapshot {
+                    let done = setup::completed_snapshots(&source.client, &source.config.slot_name).await?;
+                    let missing: Vec<TableInfo> = tables.into_iter().filter(|t| !done.contains(&t.id)).collect();
+                    if !missing.is_empty() {
+                        // The slot's own snapshot is gone with the connection that exported it: take a fresh
+                        // consistent point from a temporary slot for the tables still to do.
+                        let mut temporary = WalSender::connect(&source.pg).await?;
+                        let temp_name = format!("{}_snap_{}", source.config.slot_name, std::process::id());
+                        let created = temporary.create_slot(&temp_name, true, true).await?;
+                        let name = created.snapshot_name.clone().unwrap_or_default();
+                        for t in &missing {
+                            source.skip_before.insert(t.id.clone(), created.consistent_point);
+                        }
+                        tracing::info!(tables = missing.len(), at = %created.consistent_point,
+                            "resuming snapshot of tables not yet done");
+                        source.begin_snapshot(&missing, &name, created.consistent_point).await?;
+                        drop(temporary);
+                    }
+                }
+            }
+        }
+        if matches!(source.phase, Phase::BeforeStream) && source.config.snapshot_mode == SnapshotMode::InitialOnly {
+            source.phase = Phase::Finished;
+        }
+        Ok(source)
+    }
+
+    /// The tables this source captures.
+    pub fn captured_tables(&self) -> impl Iterator<Item = &TableId> {
+        self.captured.iter()
+    }
+
+    /// The position last acknowledged durable.
+    pub fn durable_lsn(&self) -> Lsn {
+        self.durable
+    }
+
+    async fn begin_snapshot(&mut self, tables: &[TableInfo], snapshot_name: &str, at: Lsn) -> Result<(), PgError> {
+        let mut schemas: Vec<SchemaRef> = Vec::with_capacity(tables.len());
+        for info in tables {
+            let mut schema = self.catalog.schema(&self.client, info, &info.columns, info.replica_identity).await?;
+            schema.version = 1;
+            let schema = Arc::new(schema);
+            self.decoder.seed(schema.clone());
+            schemas.push(schema);
+        }
+        let client = super::connect(&self.pg).await?;
+        let reader = SnapshotReader::begin(client, snapshot_name, at, schemas).await?;
+        self.phase = Phase::Snapshot(Box::new(reader));
+        Ok(())
+    }
+
+    async fn start_stream(&mut self) -> Result<ReplicationStream, PgError> {
+        let options = [
+            ("proto_version", "1".to_owned()),
+            ("publication_names", format!("\"{}\"", self.config.publication.replace('"', "\"\""))),
+        ];
+        let mut attempt = 0;
+        loop {
+            let walsender = match self.walsender.take() {
+                Some(w) => w,
+                None => WalSender::connect(&self.pg).await?,
+            };
+            match walsender.start_replication(&self.config.slot_name, Lsn::ZERO, &options).await {
+                Ok(stream) => {
+                    tracing::info!(slot = %self.config.slot_name, from = %self.durable, "streaming started");
+                    return Ok(stream);
+                }
+                // A previous process's walsender may not have noticed its client died yet (kill -9).
+                Err(PgError::Server { code, .. }) if code == "55006" && attempt < 50 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn send_status(&mut self, reply_requested: bool) -> Result<(), PgError> {
+        let Phase::Streaming(stream) = &mut self.phase else { return Ok(()) };
+        let mut payload = Vec::with_capacity(34);
+        let now = pgoutput::unix_micros_to_pg_epoch_micros(chrono::Utc::now().timestamp_micros());
+        let write = self.received.max(self.durable);
+        pgoutput::encode_standby_status_update(write, self.durable, self.durable, now, reply_requested, &mut payload);
+        stream.send_copy_data(&payload).await?;
+        self.last_status = Instant::now();
+        Ok(())
+    }
+
+    async fn next_snapshot_batch(
+        &mut self,
+        max_events: usize,
+        deadline: Instant,
+    ) -> Result<ChangeBatch<PgCheckpoint>, PgError> {
+        let mut batch = ChangeBatch { events: Vec::new(), checkpoint: None };
+        let Phase::Snapshot(reader) = &mut self.phase else { return Ok(batch) };
+        while batch.events.len() < max_events && Instant::now() < deadline {
+            match reader.next().await? {
+                Some(SnapshotItem::Row(event)) => batch.events.push(event),
+                Some(SnapshotItem::TableDone(table)) => {
+                    let lsn = self.skip_before.get(&table).copied().unwrap_or(self.durable);
+                    batch.checkpoint = Some(PgCheckpoint::SnapshotDone { table, lsn });
+                    return Ok(batch);
+                }
+                None => {
+                    tracing::info!("snapshot complete");
+                    self.phase = if self.config.snapshot_mode == SnapshotMode::InitialOnly {
+                        Phase::Finished
+                    } else {
+                        Phase::BeforeStream
+                    };
+                    return Ok(batch);
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn next_stream_batch(
+        &mut self,
+        max_events: usize,
+        deadline: Instant,
+    ) -> Result<ChangeBatch<PgCheckpoint>, PgError> {
+        let mut batch = ChangeBatch { events: Vec::new(), checkpoint: None };
+        let status_every = Duration::from_millis(self.config.status_interval_ms);
+        let keepalive_every = Duration::from_millis(self.config.heartbeat_interval_ms.max(1));
+        loop {
+            if batch.events.len() >= max_events {
+                return Ok(batch);
+            }
+            let now = Instant::now();
+            if now.duration_since(self.last_status) >= status_every {
+                self.send_status(false).await?;
+            }
+            let idle = batch.events.is_empty() && !self.decoder.in_transaction() && self.emitted <= self.durable;
+            if idle
+                && self.config.heartbeat_interval_ms > 0
+                && now.duration_since(self.last_keepalive_request) >= keepalive_every
+            {
+                self.last_keepalive_request = now;
+                self.send_status(true).await?;
+            }
+            if now >= deadline {
+                return Ok(batch);
+            }
+            let wake = deadline.min(self.last_status + status_every);
+            let Phase::Streaming(stream) = &mut self.phase else { return Ok(batch) };
+            let data = match stream.try_recv_buffered()? {
+                Some(data) => data,
+                None => tokio::select! {
+                    biased;
+                    data = stream.recv() => data?,
+                    _ = tokio::time::sleep_until(wake.into()) => continue,
+                },
+            };
+            match pgoutput::parse_replication_message(&data).map_err(PgError::Decode)? {
+                ReplicationMessage::XLogData { wal_start, wal_end, data, .. } => {
+                    self.received = self.received.max(wal_end);
+                    let message = pgoutput::decode(data, false).map_err(PgError::Decode)?;
+                    match self.decoder.apply(message, wal_start, &self.client, &mut self.catalog).await? {
+                        Decoded::Nothing => {}
+                        Decoded::Events(events) => {
+                            for event in events {
+                                if self.keep(&event) {
+                                    batch.events.push(event);
+                                }
+                            }
+                        }
+                        Decoded::Commit { end_lsn } => {
+                            self.emitted = self.emitted.max(end_lsn);
+                            batch.checkpoint = Some(PgCheckpoint::Wal(end_lsn));
+                        }
+                    }
+                }
+                ReplicationMessage::PrimaryKeepalive { wal_end, reply_requested, .. } => {
+                    self.received = self.received.max(wal_end);
+                    let nothing_in_flight =
+                        batch.events.is_empty() && !self.decoder.in_transaction() && self.emitted <= self.durable;
+                    if nothing_in_flight && wal_end > self.durable && batch.checkpoint.is_none() {
+                        // Everything before wal_end was decoded and none of it was ours: safe to confirm.
+                        self.emitted = wal_end;
+                        batch.checkpoint = Some(PgCheckpoint::Wal(wal_end));
+                        if reply_requested {
+                            self.send_status(false).await?;
+                        }
+                        return Ok(batch);
+                    }
+                    if reply_requested {
+                        self.send_status(false).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops changes of tables not captured, and of re-snapshotted tables from before their snapshot point.
+    fn keep(&self, event: &crate::change::ChangeEvent) -> bool {
+        if !self.captured.contains(&event.schema.id) {
+            return false;
+        }
+        match self.skip_before.get(&event.schema.id) {
+            Some(point) => event.tx.commit_lsn >= *point,
+            None => true,
+        }
+    }
+}
+
+impl Source for PgSource {
+    type Checkpoint = PgCheckpoint;
+    type Error = PgError;
+
+    async fn next_batch(
+        &mut self,
+        max_events: usize,
+        deadline: Instant,
+    ) -> Result<Option<ChangeBatch<PgCheckpoint>>, PgError> {
+        match self.phase {
+            Phase::Snapshot(_) => return self.next_snapshot_batch(max_events, deadline).await.map(Some),
+            Phase::Finished => return Ok(None),
+            Phase::BeforeStream => {
+                let stream = self.start_stream().await?;
+                self.phase = Phase::Streaming(stream);
+                self.last_status = Instant::now() - Duration::from_secs(3600);
+            }
+            Phase::Streaming(_) => {}
+        }
+        self.next_stream_batch(max_events, deadline).await.map(Some)
+    }
+
+    async fn ack(&mut self, checkpoint: PgCheckpoint) -> Result<(), PgError> {
+        match checkpoint {
+            PgCheckpoint::SnapshotDone { table, lsn } => {
+                setup::record_snapshot_done(&self.client, &self.config.slot_name, &table, lsn).await
+            }
+            PgCheckpoint::Wal(lsn) if lsn > self.durable => {
+                self.durable = lsn;
+                self.send_status(false).await
+            }
+            PgCheckpoint::Wal(_) => Ok(()),
+        }
+    }
+}

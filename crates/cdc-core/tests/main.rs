@@ -1,0 +1,5 @@
+//! cdc-core's integration tests, against a real PostgreSQL per test.
+
+mod support;
+
+mod capture;

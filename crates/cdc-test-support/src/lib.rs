@@ -1,0 +1,32 @@
+//! Real components for tests, started per test and torn down on drop, even when the test panics.
+//!
+//! - [`PgCluster`]: a throwaway PostgreSQL (Debian's package, version 15 or newer) on a free loopback port with
+//!   `wal_level=logical`, run as the `postgres` user when the tests run as root (PostgreSQL refuses root).
+//!
+//! `scripts/install-deps.sh` installs the packages; a missing binary makes [`PgCluster::start`] panic with that
+//! hint, since a test without its real component must fail loudly, never skip.
+
+mod postgres;
+
+pub use postgres::{PgCluster, PgClusterBuilder};
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+///
+/// Tests wait on observable state, never on a fixed sleep: the poll interval only bounds how quickly a ready
+/// condition is noticed.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,77 @@
+//! Command-line interface: one binary, one subcommand per role.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// cdc-pipeline: PostgreSQL change data capture into Kafka, DuckDB and Snowflake, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "cdc", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: $CDC_CONFIG, else ./cdc.toml when present.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CDC_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture changes from PostgreSQL (snapshot, then logical replication) and write Debezium-style events.
+    Capture(CaptureArgs),
+    /// Print live changes from PostgreSQL as they happen (a temporary slot; the capture slot is untouched).
+    Tail(TailArgs),
+    /// Validate configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CaptureArgs {
+    /// Where events go: a JSON-lines file (appended to), or `-` for stdout.
+    #[arg(long, short, default_value = "-", value_name = "PATH")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TailArgs {
+    /// Only this table (`schema.table` or `table`); repeatable.
+    #[arg(long)]
+    pub table: Vec<String>,
+    /// `pretty`: one readable block per change; `json`: the event envelope, one per line.
+    #[arg(long, value_enum, default_value_t = TailFormat::Pretty)]
+    pub format: TailFormat,
+    /// Stop after this many events.
+    #[arg(long)]
+    pub max_events: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TailFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Parse and validate the configuration and print it with secrets redacted; `--connect` also checks the
+    /// database prerequisites.
+    Check {
+        /// Also connect to PostgreSQL and check wal_level, privileges, tables and publication.
+        #[arg(long)]
+        connect: bool,
+    },
+}

@@ -1,0 +1,49 @@
+//! Running the real `cdc` binary against a real PostgreSQL.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use cdc_test_support::PgCluster;
+
+pub fn cdc_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cdc")
+}
+
+/// A `cdc` command with the cluster's connection in the seed's environment variables, no config file, and no
+/// inherited configuration.
+pub fn cdc(cluster: &PgCluster, db: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(cdc_bin());
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("POSTGRES_HOST", cluster.host())
+        .env("POSTGRES_PORT", cluster.port().to_string())
+        .env("POSTGRES_DB", db)
+        .env("POSTGRES_USER", "postgres")
+        .env("POSTGRES_PASSWORD", cluster.password())
+        .env("CDC_LOG", "warn");
+    cmd
+}
+
+pub fn spawn_capture(mut cmd: Command, output: &Path) -> Child {
+    cmd.args(["capture", "--output"])
+        .arg(output)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cdc capture")
+}
+
+/// Asserts a failed run printed one clear error line (with a hint) and no panic.
+pub fn assert_clear_failure(out: &Output, expect: &[&str], secret: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got success; stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "panic:\n{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("cdc: error:")).collect();
+    assert_eq!(errors.len(), 1, "want exactly one error line, stderr:\n{stderr}");
+    let line = errors[0].to_lowercase();
+    for word in expect {
+        assert!(line.contains(&word.to_lowercase()), "error line lacks {word:?}: {}", errors[0]);
+    }
+    assert!(!secret.is_empty() && !stderr.contains(secret), "secret printed:\n{stderr}");
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what cdc-pipeline's build and tests need on a fresh Debian machine; idempotent and quick when
+# everything is already present. Run as root (or with sudo available).
+set -euo pipefail
+
+need_apt=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in postgresql postgresql-contrib cmake libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev pkg-config; do
+  have_pkg "$pkg" || need_apt+=("$pkg")
+done
+
+if ((${#need_apt[@]})); then
+  echo "install-deps: apt-get install ${need_apt[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # The Debian package starts a cluster of its own; tests start throwaway clusters and never use it.
+  $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Tests run initdb as the postgres user when run as root; the package creates that user.
+id postgres >/dev/null 2>&1 || { echo "install-deps: user 'postgres' is missing after installing postgresql" >&2; exit 1; }
+echo "install-deps: ok"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The README's test command: installs dependencies, then builds and runs every test of the workspace.
+# Full-size acceptance runs: CDC_TEST_FULL=1 scripts/test.sh (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+# Builds outlive the clone: CI clones afresh, and the same machine then reuses its compiled dependencies.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdc-pipeline/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+cargo build --workspace --all-targets --locked
+# Two test threads: each PostgreSQL-backed test starts its own cluster, and the machine has two cores.
+cargo test --workspace --locked -- --test-threads="${CDC_TEST_THREADS:-2}"
