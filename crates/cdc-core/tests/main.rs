@@ -3,3 +3,6 @@
 mod support;
 
 mod capture;
+mod snapshot;
+mod tls;
+mod types;

@@ -15,11 +15,12 @@ pub const SUPERUSER_PASSWORD: &str = "postgres-test-pw";
 pub struct PgClusterBuilder {
     wal_level: &'static str,
     extra_conf: Vec<String>,
+    tls: bool,
 }
 
 impl Default for PgClusterBuilder {
     fn default() -> Self {
-        PgClusterBuilder { wal_level: "logical", extra_conf: Vec::new() }
+        PgClusterBuilder { wal_level: "logical", extra_conf: Vec::new(), tls: false }
     }
 }
 
@@ -33,6 +34,13 @@ impl PgClusterBuilder {
     /// One `name = value` line appended to postgresql.conf.
     pub fn conf(mut self, line: impl Into<String>) -> Self {
         self.extra_conf.push(line.into());
+        self
+    }
+
+    /// Serve TLS with a certificate for `localhost` and `127.0.0.1` signed by a fresh test CA
+    /// ([`PgCluster::ca_cert`] is the CA's path, usable as `sslrootcert`).
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
         self
     }
 
@@ -88,6 +96,13 @@ impl PgCluster {
             dir.path().display(),
             options.wal_level
         );
+        if options.tls {
+            make_certificate(dir.path(), &data);
+            conf.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+            if as_postgres_user {
+                chown_postgres(&data);
+            }
+        }
         for line in &options.extra_conf {
             conf.push_str(line);
             conf.push('\n');
@@ -182,6 +197,11 @@ impl PgCluster {
         client
     }
 
+    /// The CA certificate of a cluster started with [`PgClusterBuilder::tls`].
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
     /// The server log, for assertion messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
@@ -192,6 +212,54 @@ impl Drop for PgCluster {
     fn drop(&mut self) {
         self.stop("immediate");
     }
+}
+
+/// A test CA (`ca.crt` beside the data directory) and a server certificate it signed for `localhost` and
+/// `127.0.0.1` (`server.crt`/`server.key` in the data directory). WebPKI verifiers refuse a self-signed
+/// certificate used directly by a server, so the chain is real.
+fn make_certificate(dir: &Path, data: &Path) {
+    let ca_key = dir.join("ca.key");
+    let ca_crt = dir.join("ca.crt");
+    let csr = dir.join("server.csr");
+    let ext = dir.join("server.ext");
+    let key = data.join("server.key");
+    let crt = data.join("server.crt");
+    std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").expect("ext");
+    run(
+        Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=cdc-test-ca"])
+            .arg("-keyout")
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&ca_crt),
+        "openssl req (CA)",
+    );
+    run(
+        Command::new("openssl")
+            .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr),
+        "openssl req (server)",
+    );
+    run(
+        Command::new("openssl")
+            .args(["x509", "-req", "-days", "2", "-set_serial", "1"])
+            .arg("-in")
+            .arg(&csr)
+            .arg("-CA")
+            .arg(&ca_crt)
+            .arg("-CAkey")
+            .arg(&ca_key)
+            .arg("-extfile")
+            .arg(&ext)
+            .arg("-out")
+            .arg(&crt),
+        "openssl x509 (sign)",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod server.key");
 }
 
 fn is_root() -> bool {
