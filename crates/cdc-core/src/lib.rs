@@ -14,6 +14,7 @@
 
 pub mod change;
 pub mod config;
+pub mod envelope;
 pub mod lsn;
 pub mod pgoutput;
 pub mod pgtype;

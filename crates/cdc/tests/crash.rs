@@ -201,7 +201,9 @@ async fn idle_published_tables_do_not_hold_wal_while_another_table_is_written() 
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.jsonl");
-    let mut child = spawn_capture(cdc(&cluster, "postgres", dir.path()).env("CDC_TABLES", "quiet"), &output);
+    let mut command = cdc(&cluster, "postgres", dir.path());
+    command.env("CDC_TABLES", "quiet");
+    let mut child = spawn_capture(command, &output);
     let out = output.clone();
     wait_for("the snapshot row", WAIT, || {
         let out = out.clone();
@@ -209,20 +211,6 @@ async fn idle_published_tables_do_not_hold_wal_while_another_table_is_written() 
     })
     .await;
 
-    let retained = |client: &tokio_postgres::Client| {
-        let client = client;
-        async move {
-            client
-                .query_one(
-                    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
-                     FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
-                    &[],
-                )
-                .await
-                .unwrap()
-                .get::<_, i64>(0)
-        }
-    };
     // ~40 MB of WAL into a table that is not captured.
     let chunk = "x".repeat(4000);
     for _ in 0..100 {
@@ -241,4 +229,17 @@ async fn idle_published_tables_do_not_hold_wal_while_another_table_is_written() 
     .await;
     child.kill().unwrap();
     let _ = child.wait();
+}
+
+/// Bytes of WAL the capture slot retains beyond what it confirmed.
+async fn retained(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
+             FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
 }

@@ -1,7 +1,7 @@
 //! [`EnvelopeConfig`]: how change events are named and encoded (`[envelope]` in `cdc.toml`).
 //!
-//! Every option mirrors a Debezium PostgreSQL connector property, spelled the way Debezium spells its values, so
-//! a connector configuration can be translated line by line:
+//! Every option mirrors a Debezium PostgreSQL connector property, spelled the way Debezium spells its values,
+//! so a connector configuration can be translated line by line:
 //!
 //! | ours                   | Debezium                        |
 //! |------------------------|---------------------------------|
@@ -123,8 +123,8 @@ pub struct EnvelopeConfig {
     pub binary_handling: BinaryHandling,
     pub interval_handling: IntervalHandling,
     pub hstore_handling: HstoreHandling,
-    /// Whether a delete is followed by a tombstone (a null value with the same key) so that log compaction can
-    /// drop the key. Not used by the encoder itself; sinks read it.
+    /// Whether a delete is followed by a tombstone (a null value with the same key) so that log compaction
+    /// can drop the key. Not used by the encoder itself; sinks read it.
     pub tombstones: bool,
     /// Whether the value's `transaction` block (`id`, `total_order`, `data_collection_order`) is filled.
     pub transaction_metadata: bool,
@@ -162,7 +162,10 @@ impl EnvelopeConfig {
     /// Checks the values serde cannot; `path` is the section's key path (`envelope`).
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         let prefix_ok = !self.topic_prefix.is_empty()
-            && self.topic_prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            && self
+                .topic_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !prefix_ok {
             return Err(ConfigError::invalid(
                 format!("{path}.topic_prefix"),
@@ -177,7 +180,9 @@ impl EnvelopeConfig {
             if rest.contains('{') || rest.contains('}') {
                 return Err(ConfigError::invalid(
                     format!("{path}.topic_template"),
-                    format!("{template:?} has an unknown placeholder; use {{prefix}}, {{schema}} and {{table}}"),
+                    format!(
+                        "{template:?} has an unknown placeholder; use {{prefix}}, {{schema}} and {{table}}"
+                    ),
                 ));
             }
         }

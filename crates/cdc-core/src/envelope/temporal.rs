@@ -1,8 +1,8 @@
 //! Date, time and interval text in the shapes Debezium's `io.debezium.time.*` types use.
 //!
 //! Calendar arithmetic is the proleptic Gregorian calendar (PostgreSQL's and `java.time`'s), done on integers
-//! so that PostgreSQL's whole range (4713 BC to 294276 AD) formats without a date library. Years are printed as
-//! `java.time`'s ISO formatters print them: four digits, a `+` above 9999, a `-` before year 0 (1 BC).
+//! so that PostgreSQL's whole range (4713 BC to 294276 AD) formats without a date library. Years are printed
+//! as `java.time`'s ISO formatters print them: four digits, a `+` above 9999, a `-` before year 0 (1 BC).
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
@@ -77,7 +77,11 @@ pub(crate) fn zoned_timestamp(micros: i64, fraction: Fraction) -> String {
 pub(crate) fn zoned_time(local_micros: i64, offset_seconds: i32) -> String {
     let utc = local_micros - i64::from(offset_seconds) * MICROS_PER_SECOND;
     // 24:00:00 is a valid PostgreSQL time; keep it rather than wrapping it to 00:00:00 of no day.
-    let utc = if utc == MICROS_PER_DAY { utc } else { utc.rem_euclid(MICROS_PER_DAY) };
+    let utc = if utc == MICROS_PER_DAY {
+        utc
+    } else {
+        utc.rem_euclid(MICROS_PER_DAY)
+    };
     let mut out = String::with_capacity(20);
     push_time(&mut out, utc, Fraction::Trimmed);
     out.push('Z');
@@ -94,8 +98,9 @@ pub(crate) fn interval_micros(months: i32, days: i32, micros: i64) -> i64 {
 }
 
 /// `io.debezium.time.Interval`: `P<y>Y<m>M<d>DT<h>H<m>M<s>S` with every component present, split the way the
-/// PostgreSQL JDBC driver's `PGInterval` splits the server's text (each part truncated toward zero and carrying
-/// its own sign), seconds without trailing zeros: `P1Y2M3DT4H5M6.78S`, `P0Y0M0DT0H0M0S`, `P0Y0M-1DT-2H0M0S`.
+/// PostgreSQL JDBC driver's `PGInterval` splits the server's text (each part truncated toward zero and
+/// carrying its own sign), seconds without trailing zeros: `P1Y2M3DT4H5M6.78S`, `P0Y0M0DT0H0M0S`,
+/// `P0Y0M-1DT-2H0M0S`.
 pub(crate) fn interval_iso(months: i32, days: i32, micros: i64) -> String {
     let years = months / 12;
     let months = months % 12;
@@ -106,7 +111,11 @@ pub(crate) fn interval_iso(months: i32, days: i32, micros: i64) -> String {
     let whole = (sub_minute / MICROS_PER_SECOND).unsigned_abs();
     let fraction = format!("{:06}", (sub_minute % MICROS_PER_SECOND).unsigned_abs());
     let fraction = fraction.trim_end_matches('0');
-    let seconds = if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") };
+    let seconds = if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    };
     format!("P{years}Y{months}M{days}DT{hours}H{minutes}M{seconds}S")
 }
 
@@ -120,20 +129,42 @@ mod tests {
         assert_eq!(civil_from_days(19_724), (2024, 1, 2));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        // 4713-11-24 BC is ISO year -4712.
-        assert_eq!(civil_from_days(-2_440_223), (-4712, 11, 24));
+        // 4713-11-24 BC is ISO year -4712; 4714-11-24 BC (Julian day 0) is -2 440 588.
+        assert_eq!(civil_from_days(-2_440_588), (-4713, 11, 24));
+        assert_eq!(civil_from_days(-2_440_222), (-4712, 11, 24));
     }
 
     #[test]
     fn zoned_timestamps_print_like_java_time() {
         let t = 1_704_164_645_123_456; // 2024-01-02 03:04:05.123456 UTC
-        assert_eq!(zoned_timestamp(t, Fraction::Fixed(6)), "2024-01-02T03:04:05.123456Z");
-        assert_eq!(zoned_timestamp(t - 123_456, Fraction::Fixed(6)), "2024-01-02T03:04:05.000000Z");
-        assert_eq!(zoned_timestamp(t - 3_456, Fraction::Fixed(3)), "2024-01-02T03:04:05.120Z");
-        assert_eq!(zoned_timestamp(t - 123_456, Fraction::Trimmed), "2024-01-02T03:04:05Z");
-        assert_eq!(zoned_timestamp(-1, Fraction::Fixed(6)), "1969-12-31T23:59:59.999999Z");
-        assert_eq!(zoned_timestamp(253_402_300_800_000_000, Fraction::Trimmed), "+10000-01-01T00:00:00Z");
-        assert_eq!(zoned_timestamp(-62_198_841_600_000_000, Fraction::Trimmed), "-0001-01-01T00:00:00Z");
+        assert_eq!(
+            zoned_timestamp(t, Fraction::Fixed(6)),
+            "2024-01-02T03:04:05.123456Z"
+        );
+        assert_eq!(
+            zoned_timestamp(t - 123_456, Fraction::Fixed(6)),
+            "2024-01-02T03:04:05.000000Z"
+        );
+        assert_eq!(
+            zoned_timestamp(t - 3_456, Fraction::Fixed(3)),
+            "2024-01-02T03:04:05.120Z"
+        );
+        assert_eq!(
+            zoned_timestamp(t - 123_456, Fraction::Trimmed),
+            "2024-01-02T03:04:05Z"
+        );
+        assert_eq!(
+            zoned_timestamp(-1, Fraction::Fixed(6)),
+            "1969-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(
+            zoned_timestamp(253_402_300_800_000_000, Fraction::Trimmed),
+            "+10000-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            zoned_timestamp(-62_198_755_200_000_000, Fraction::Trimmed),
+            "-0001-01-01T00:00:00Z"
+        );
     }
 
     #[test]

@@ -8,17 +8,17 @@
 //!   `NEGATIVE_INFINITY`; in `double` mode `"NaN"`, `"Infinity"`, `"-Infinity"` (Jackson's spelling).
 //! - `string` decimals are PostgreSQL's plain text (`0.0000001`), never Java's `1E-7`.
 //! - Date and timestamp infinities become the integer extremes (`i32::MAX`/`MIN` days, `i64::MAX`/`MIN` ms or
-//!   µs), PostgreSQL's own sentinels; Debezium's constants for them are known to be wrong (debezium/dbz#2524).
-//!   `timestamptz` infinities are Debezium's `"infinity"`/`"-infinity"`.
+//!   µs), PostgreSQL's own sentinels; Debezium's constants for them are known to be wrong
+//!   (debezium/dbz#2524). `timestamptz` infinities are Debezium's `"infinity"`/`"-infinity"`.
 //! - A value whose variant does not match the column's codec (a decoder fallback) is written by its own
 //!   variant ([`natural`]) rather than dropped.
 //!
-//! Unchanged TOAST ([`Value::Unchanged`]) follows Debezium's `UnchangedToastedPlaceholder`: the placeholder text
-//! for string fields, its bytes for byte fields (Connect `Decimal` and `Bits` included), `{"p": "p"}` for
-//! hstore, `{"scale": 0, "value": <bytes>}` for `VariableScaleDecimal`, and for arrays a single placeholder
-//! element for string elements or one element per placeholder byte for numeric ones. Fixed-width types
-//! (integers, floats, dates, times, uuid) are never TOASTed by PostgreSQL; should one arrive, it gets the
-//! placeholder text, which does not match its schema type but cannot be mistaken for data.
+//! Unchanged TOAST ([`Value::Unchanged`]) follows Debezium's `UnchangedToastedPlaceholder`: the placeholder
+//! text for string fields, its bytes for byte fields (Connect `Decimal` and `Bits` included), `{"p": "p"}`
+//! for hstore, `{"scale": 0, "value": <bytes>}` for `VariableScaleDecimal`, and for arrays a single
+//! placeholder element for string elements or one element per placeholder byte for numeric ones. Fixed-width
+//! types (integers, floats, dates, times, uuid) are never TOASTed by PostgreSQL; should one arrive, it gets
+//! the placeholder text, which does not match its schema type but cannot be mistaken for data.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
@@ -48,7 +48,10 @@ pub(crate) enum FieldCodec {
     Float32,
     Float64,
     /// Connect `Decimal` at a fixed scale; `precision` is absent for money.
-    Decimal { scale: i64, precision: Option<u32> },
+    Decimal {
+        scale: i64,
+        precision: Option<u32>,
+    },
     /// `io.debezium.data.VariableScaleDecimal`: an unconstrained NUMERIC in `precise` mode.
     VariableDecimal,
     DecimalString,
@@ -58,25 +61,37 @@ pub(crate) enum FieldCodec {
     Uuid,
     /// json and jsonb: the server's text, as a string.
     Json,
-    Enum { allowed: String },
+    Enum {
+        allowed: String,
+    },
     Binary(BinaryHandling),
     /// bit(1) and varbit(1).
     BitBool,
     /// `io.debezium.data.Bits`: little-endian bytes; `length` is the declared bit count.
-    Bits { length: u32 },
+    Bits {
+        length: u32,
+    },
     /// `io.debezium.time.Date` (`connect: false`) or Connect's `Date`: days since the epoch.
-    Date { connect: bool },
+    Date {
+        connect: bool,
+    },
     /// `io.debezium.time.Time` or Connect's `Time`: milliseconds past midnight.
-    TimeMillis { connect: bool },
+    TimeMillis {
+        connect: bool,
+    },
     /// `io.debezium.time.MicroTime`.
     TimeMicros,
     ZonedTime,
     /// `io.debezium.time.Timestamp` or Connect's `Timestamp`: milliseconds since the epoch.
-    TimestampMillis { connect: bool },
+    TimestampMillis {
+        connect: bool,
+    },
     /// `io.debezium.time.MicroTimestamp`.
     TimestampMicros,
     /// `io.debezium.time.ZonedTimestamp` with the column's fractional digits.
-    ZonedTimestamp { fraction_digits: u32 },
+    ZonedTimestamp {
+        fraction_digits: u32,
+    },
     IntervalMicros,
     IntervalIso,
     HstoreJson,
@@ -107,21 +122,27 @@ impl FieldCodec {
             TypeKind::Float4 => FieldCodec::Float32,
             TypeKind::Float8 => FieldCodec::Float64,
             TypeKind::Numeric => match (config.decimal_handling, column().numeric_precision_scale()) {
-                (DecimalHandling::Precise, Some((precision, scale))) => {
-                    FieldCodec::Decimal { scale: signed_numeric_scale(scale), precision: Some(precision) }
-                }
+                (DecimalHandling::Precise, Some((precision, scale))) => FieldCodec::Decimal {
+                    scale: signed_numeric_scale(scale),
+                    precision: Some(precision),
+                },
                 (DecimalHandling::Precise, None) => FieldCodec::VariableDecimal,
                 (DecimalHandling::String, _) => FieldCodec::DecimalString,
                 (DecimalHandling::Double, _) => FieldCodec::DecimalDouble,
             },
             TypeKind::Money => match config.decimal_handling {
-                DecimalHandling::Precise => FieldCodec::Decimal { scale: 2, precision: None },
+                DecimalHandling::Precise => FieldCodec::Decimal {
+                    scale: 2,
+                    precision: None,
+                },
                 DecimalHandling::String => FieldCodec::DecimalString,
                 DecimalHandling::Double => FieldCodec::DecimalDouble,
             },
             TypeKind::Text | TypeKind::Inet | TypeKind::MacAddr | TypeKind::Other => FieldCodec::Text,
             TypeKind::Bytea => FieldCodec::Binary(config.binary_handling),
-            TypeKind::Date => FieldCodec::Date { connect: config.time_precision == TimePrecision::Connect },
+            TypeKind::Date => FieldCodec::Date {
+                connect: config.time_precision == TimePrecision::Connect,
+            },
             TypeKind::Time => match config.time_precision {
                 TimePrecision::Adaptive if adaptive_millis(column().time_precision()) => {
                     FieldCodec::TimeMillis { connect: false }
@@ -132,10 +153,14 @@ impl FieldCodec {
             TypeKind::TimeTz => FieldCodec::ZonedTime,
             TypeKind::Timestamp => match config.time_precision {
                 TimePrecision::Connect => FieldCodec::TimestampMillis { connect: true },
-                _ if adaptive_millis(column().time_precision()) => FieldCodec::TimestampMillis { connect: false },
+                _ if adaptive_millis(column().time_precision()) => {
+                    FieldCodec::TimestampMillis { connect: false }
+                }
                 _ => FieldCodec::TimestampMicros,
             },
-            TypeKind::TimestampTz => FieldCodec::ZonedTimestamp { fraction_digits: column().time_precision() },
+            TypeKind::TimestampTz => FieldCodec::ZonedTimestamp {
+                fraction_digits: column().time_precision(),
+            },
             TypeKind::Interval => match config.interval_handling {
                 IntervalHandling::Numeric => FieldCodec::IntervalMicros,
                 IntervalHandling::String => FieldCodec::IntervalIso,
@@ -155,8 +180,12 @@ impl FieldCodec {
                 HstoreHandling::Json => FieldCodec::HstoreJson,
                 HstoreHandling::Map => FieldCodec::HstoreMap,
             },
-            TypeKind::Enum(labels) => FieldCodec::Enum { allowed: labels.join(",") },
-            TypeKind::Array(element) => FieldCodec::Array(Box::new(Self::for_type(element, type_modifier, config))),
+            TypeKind::Enum(labels) => FieldCodec::Enum {
+                allowed: labels.join(","),
+            },
+            TypeKind::Array(element) => {
+                FieldCodec::Array(Box::new(Self::for_type(element, type_modifier, config)))
+            }
         }
     }
 
@@ -192,13 +221,19 @@ impl FieldCodec {
             }),
             (C::TimeMillis { .. }, Value::Time(micros)) => J::from(micros / 1_000),
             (C::TimeMicros, Value::Time(micros)) => J::from(*micros),
-            (C::ZonedTime, Value::TimeTz { micros, offset_seconds }) => {
-                J::String(temporal::zoned_time(*micros, *offset_seconds))
-            }
+            (
+                C::ZonedTime,
+                Value::TimeTz {
+                    micros,
+                    offset_seconds,
+                },
+            ) => J::String(temporal::zoned_time(*micros, *offset_seconds)),
             (C::TimestampMillis { .. }, Value::Timestamp(ts) | Value::TimestampTz(ts)) => {
                 J::from(epoch(ts, |micros| micros.div_euclid(1_000)))
             }
-            (C::TimestampMicros, Value::Timestamp(ts) | Value::TimestampTz(ts)) => J::from(epoch(ts, |micros| micros)),
+            (C::TimestampMicros, Value::Timestamp(ts) | Value::TimestampTz(ts)) => {
+                J::from(epoch(ts, |micros| micros))
+            }
             (C::ZonedTimestamp { fraction_digits }, Value::TimestampTz(ts) | Value::Timestamp(ts)) => {
                 zoned_timestamp(ts, *fraction_digits)
             }
@@ -210,7 +245,9 @@ impl FieldCodec {
             }
             (C::HstoreJson, Value::Hstore(pairs)) => J::String(hstore_object(pairs).to_string()),
             (C::HstoreMap, Value::Hstore(pairs)) => hstore_object(pairs),
-            (C::Array(element), Value::Array(items)) => J::Array(items.iter().map(|v| element.encode_element(v)).collect()),
+            (C::Array(element), Value::Array(items)) => {
+                J::Array(items.iter().map(|v| element.encode_element(v)).collect())
+            }
             _ => return None,
         })
     }
@@ -246,9 +283,9 @@ impl FieldCodec {
         let per_byte = |f: fn(u8) -> J| UNAVAILABLE_VALUE_PLACEHOLDER.bytes().map(f).collect();
         match self {
             C::Int16 | C::Int32 | C::Int64 | C::Date { .. } | C::TimeMillis { .. } | C::TimeMicros => {
-                per_byte(|b| J::from(b))
+                per_byte(J::from)
             }
-            C::TimestampMillis { .. } | C::TimestampMicros | C::IntervalMicros => per_byte(|b| J::from(b)),
+            C::TimestampMillis { .. } | C::TimestampMicros | C::IntervalMicros => per_byte(J::from),
             C::Float32 | C::Float64 | C::DecimalDouble => per_byte(|b| J::from(f64::from(b))),
             C::Bool | C::BitBool => per_byte(|b| J::Bool(b != 0)),
             C::Decimal { .. } => per_byte(|b| J::String(STANDARD.encode([b]))),
@@ -370,8 +407,8 @@ fn binary(mode: BinaryHandling, bytes: &[u8]) -> J {
 }
 
 /// Debezium's `Bits`: the bit string read as a binary number (last character = bit 0), its bytes least
-/// significant first, as long as its highest set bit needs (`java.util.BitSet.toByteArray()`): `101` → `[0x05]`,
-/// `0000` → `[]`.
+/// significant first, as long as its highest set bit needs (`java.util.BitSet.toByteArray()`): `101` →
+/// `[0x05]`, `0000` → `[]`.
 fn bits_little_endian(bits: &str) -> Vec<u8> {
     let mut bytes = vec![0u8; bits.len().div_ceil(8)];
     for (i, c) in bits.bytes().rev().enumerate() {
@@ -411,8 +448,10 @@ fn zoned_timestamp(ts: &TimestampValue, fraction_digits: u32) -> J {
 }
 
 fn hstore_object(pairs: &[(String, Option<String>)]) -> J {
-    let map: Map<String, J> =
-        pairs.iter().map(|(k, v)| (k.clone(), v.as_ref().map_or(J::Null, |v| J::String(v.clone())))).collect();
+    let map: Map<String, J> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_ref().map_or(J::Null, |v| J::String(v.clone()))))
+        .collect();
     J::Object(map)
 }
 
@@ -426,7 +465,9 @@ pub(crate) fn natural(value: &Value) -> J {
         Value::Null => J::Null,
         Value::Unchanged => J::String(UNAVAILABLE_VALUE_PLACEHOLDER.to_owned()),
         Value::Bool(b) => J::Bool(*b),
-        Value::Int16(_) | Value::Int32(_) | Value::Int64(_) | Value::Oid(_) => integer(value).unwrap_or(J::Null),
+        Value::Int16(_) | Value::Int32(_) | Value::Int64(_) | Value::Oid(_) => {
+            integer(value).unwrap_or(J::Null)
+        }
         Value::Float32(f) => float32(*f),
         Value::Float64(f) => float64(*f),
         Value::Numeric(n) | Value::Money(n) => decimal_string(n),

@@ -1,4 +1,4 @@
-//! [`decode`]: the bytes of one pgoutput message (the `data` of an XLogData) to a [`PgOutputMessage`].
+//! [`decode()`]: the bytes of one pgoutput message (the `data` of an XLogData) to a [`PgOutputMessage`].
 //!
 //! One function per shared structure (relation, tuple), every read through [`Cursor`], and a final check that
 //! the message used every byte. Counts from the server size allocations only up to what the remaining bytes
@@ -12,8 +12,8 @@ use crate::schema::ReplicaIdentity;
 
 /// Decodes one pgoutput message (protocol version 1 or 2).
 ///
-/// `in_stream_block` must be true between a StreamStart and the next StreamStop: only there do Relation, Type,
-/// Insert, Update, Delete, Truncate and Message carry the xid of the streamed transaction.
+/// `in_stream_block` must be true between a StreamStart and the next StreamStop: only there do Relation,
+/// Type, Insert, Update, Delete, Truncate and Message carry the xid of the streamed transaction.
 pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, DecodeError> {
     use PgOutputMessage as M;
     let mut cur = Cursor::new(buf);
@@ -37,10 +37,9 @@ pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, Deco
             end_lsn: cur.read_lsn("Commit end LSN")?,
             commit_time_micros: read_time(&mut cur, "Commit time")?,
         },
-        b'O' => M::Origin {
-            commit_lsn: cur.read_lsn("Origin commit LSN")?,
-            name: cur.read_cstr("Origin name")?,
-        },
+        b'O' => {
+            M::Origin { commit_lsn: cur.read_lsn("Origin commit LSN")?, name: cur.read_cstr("Origin name")? }
+        }
         b'R' => {
             let xid = stream_xid(&mut cur)?;
             M::Relation(read_relation(&mut cur, xid)?)
@@ -61,14 +60,8 @@ pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, Deco
             let relation_oid = cur.read_u32("Update relation oid")?;
             let offset = cur.offset();
             let (old, new) = match cur.read_u8("Update tuple marker")? {
-                b'K' => (
-                    Some(OldTuple::Key(read_tuple(&mut cur)?)),
-                    read_new_tuple(&mut cur)?,
-                ),
-                b'O' => (
-                    Some(OldTuple::Full(read_tuple(&mut cur)?)),
-                    read_new_tuple(&mut cur)?,
-                ),
+                b'K' => (Some(OldTuple::Key(read_tuple(&mut cur)?)), read_new_tuple(&mut cur)?),
+                b'O' => (Some(OldTuple::Full(read_tuple(&mut cur)?)), read_new_tuple(&mut cur)?),
                 b'N' => (None, read_tuple(&mut cur)?),
                 found => {
                     return Err(DecodeError::UnexpectedTupleMarker {
@@ -78,12 +71,7 @@ pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, Deco
                     })
                 }
             };
-            M::Update {
-                xid,
-                relation_oid,
-                old,
-                new,
-            }
+            M::Update { xid, relation_oid, old, new }
         }
         b'D' => {
             let xid = stream_xid(&mut cur)?;
@@ -93,18 +81,10 @@ pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, Deco
                 b'K' => OldTuple::Key(read_tuple(&mut cur)?),
                 b'O' => OldTuple::Full(read_tuple(&mut cur)?),
                 found => {
-                    return Err(DecodeError::UnexpectedTupleMarker {
-                        expected: "'K' or 'O'",
-                        found,
-                        offset,
-                    })
+                    return Err(DecodeError::UnexpectedTupleMarker { expected: "'K' or 'O'", found, offset })
                 }
             };
-            M::Delete {
-                xid,
-                relation_oid,
-                old,
-            }
+            M::Delete { xid, relation_oid, old }
         }
         b'T' => {
             let xid = stream_xid(&mut cur)?;
@@ -114,12 +94,7 @@ pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, Deco
             for _ in 0..count {
                 relation_oids.push(cur.read_u32("Truncate relation oid")?);
             }
-            M::Truncate {
-                xid,
-                cascade: options & 1 != 0,
-                restart_identity: options & 2 != 0,
-                relation_oids,
-            }
+            M::Truncate { xid, cascade: options & 1 != 0, restart_identity: options & 2 != 0, relation_oids }
         }
         b'M' => M::Message {
             xid: stream_xid(&mut cur)?,
@@ -179,14 +154,7 @@ fn read_relation(cur: &mut Cursor<'_>, xid: Option<u32>) -> Result<RelationBody,
             type_modifier: cur.read_i32("column type modifier")?,
         });
     }
-    Ok(RelationBody {
-        xid,
-        oid,
-        namespace,
-        name,
-        replica_identity,
-        columns,
-    })
+    Ok(RelationBody { xid, oid, namespace, name, replica_identity, columns })
 }
 
 /// The `N` marker, then a tuple.
@@ -194,11 +162,7 @@ fn read_new_tuple(cur: &mut Cursor<'_>) -> Result<TupleData, DecodeError> {
     let offset = cur.offset();
     match cur.read_u8("new tuple marker")? {
         b'N' => read_tuple(cur),
-        found => Err(DecodeError::UnexpectedTupleMarker {
-            expected: "'N'",
-            found,
-            offset,
-        }),
+        found => Err(DecodeError::UnexpectedTupleMarker { expected: "'N'", found, offset }),
     }
 }
 
@@ -239,26 +203,39 @@ mod tests {
         TupleCell::Text(s.as_bytes().to_vec())
     }
 
-    /// Hand-built messages (bytes written from the protocol docs, not by the encoder) and what they decode to.
+    /// Hand-built messages, bytes written from the protocol docs (not by the encoder), and their values.
     fn samples() -> Vec<(Vec<u8>, bool, PgOutputMessage)> {
-        let lsn = |n: u64| n.to_be_bytes();
-        // 2 columns: text "42" and NULL; used where the content does not matter.
+        let (lsn, be32) = (|n: u64| n.to_be_bytes(), |n: u32| n.to_be_bytes());
+        // Two cells, text "42" and NULL, where the content does not matter.
         let tuple: &[u8] = b"\0\x02t\0\0\0\x0242n";
-        let tuple_value = TupleData(vec![text("42"), TupleCell::Null]);
+        let tv = TupleData(vec![text("42"), TupleCell::Null]);
+        let relation = |xid, namespace: &str, replica_identity, columns| {
+            let (namespace, name) = (namespace.to_owned(), "t".to_owned());
+            M::Relation(RelationBody { xid, oid: 16384, namespace, name, replica_identity, columns })
+        };
+        let column = |is_key, name: &str, type_oid, type_modifier| RelationColumn {
+            is_key,
+            name: name.to_owned(),
+            type_oid,
+            type_modifier,
+        };
+        let update = |xid, old, new| M::Update { xid, relation_oid: 1, old, new };
+        let message = |xid, transactional, prefix: &str, content: &[u8]| {
+            let (prefix, content) = (prefix.to_owned(), content.to_vec());
+            M::Message { xid, transactional, lsn: Lsn::new(8), prefix, content }
+        };
+        let bytes_ncell: &[u8] = b"N\0\x04nut\0\0\0\x01xb\0\0\0\x02\x00\xff";
+        let ncell = TupleData(vec![
+            TupleCell::Null,
+            TupleCell::UnchangedToast,
+            text("x"),
+            TupleCell::Binary(vec![0, 255]),
+        ]);
         vec![
             (
-                cat(&[
-                    b"B",
-                    &lsn(0x10),
-                    &1_000_000i64.to_be_bytes(),
-                    &77u32.to_be_bytes(),
-                ]),
+                cat(&[b"B", &lsn(0x10), &1_000_000i64.to_be_bytes(), &be32(77)]),
                 false,
-                M::Begin {
-                    final_lsn: Lsn::new(0x10),
-                    commit_time_micros: Y2K + 1_000_000,
-                    xid: 77,
-                },
+                M::Begin { final_lsn: Lsn::new(0x10), commit_time_micros: Y2K + 1_000_000, xid: 77 },
             ),
             (
                 cat(&[b"C\0", &lsn(0x10), &lsn(0x18), &0i64.to_be_bytes()]),
@@ -270,217 +247,86 @@ mod tests {
                     commit_time_micros: Y2K,
                 },
             ),
-            (
-                cat(&[b"O", &lsn(5), b"up\0"]),
-                false,
-                M::Origin {
-                    commit_lsn: Lsn::new(5),
-                    name: "up".into(),
-                },
-            ),
+            (cat(&[b"O", &lsn(5), b"up\0"]), false, M::Origin { commit_lsn: Lsn::new(5), name: "up".into() }),
             (
                 cat(&[
                     b"R",
-                    &16384u32.to_be_bytes(),
-                    b"public\0users\0d\0\x02",
-                    b"\x01id\0",
-                    &23u32.to_be_bytes(),
+                    &be32(16384),
+                    b"public\0t\0d\0\x02\x01id\0",
+                    &be32(23),
                     &(-1i32).to_be_bytes(),
                     b"\0name\0",
-                    &1043u32.to_be_bytes(),
+                    &be32(1043),
                     &68i32.to_be_bytes(),
                 ]),
                 false,
-                M::Relation(RelationBody {
-                    xid: None,
-                    oid: 16384,
-                    namespace: "public".into(),
-                    name: "users".into(),
-                    replica_identity: ReplicaIdentity::Default,
-                    columns: vec![
-                        RelationColumn {
-                            is_key: true,
-                            name: "id".into(),
-                            type_oid: 23,
-                            type_modifier: -1,
-                        },
-                        RelationColumn {
-                            is_key: false,
-                            name: "name".into(),
-                            type_oid: 1043,
-                            type_modifier: 68,
-                        },
-                    ],
-                }),
+                relation(
+                    None,
+                    "public",
+                    ReplicaIdentity::Default,
+                    vec![column(true, "id", 23, -1), column(false, "name", 1043, 68)],
+                ),
             ),
             (
-                cat(&[b"R", &9u32.to_be_bytes(), &16384u32.to_be_bytes(), b"\0t\0f\0\0"]),
+                cat(&[b"R", &be32(9), &be32(16384), b"\0t\0f\0\0"]),
                 true,
-                M::Relation(RelationBody {
-                    xid: Some(9),
-                    oid: 16384,
-                    namespace: String::new(),
-                    name: "t".into(),
-                    replica_identity: ReplicaIdentity::Full,
-                    columns: vec![],
-                }),
+                relation(Some(9), "", ReplicaIdentity::Full, vec![]),
             ),
             (
-                cat(&[b"Y", &3u32.to_be_bytes(), b"public\0mood\0"]),
+                cat(&[b"Y", &be32(3), b"public\0mood\0"]),
                 false,
-                M::Type {
-                    xid: None,
-                    oid: 3,
-                    namespace: "public".into(),
-                    name: "mood".into(),
-                },
+                M::Type { xid: None, oid: 3, namespace: "public".into(), name: "mood".into() },
             ),
             (
-                cat(&[
-                    b"I",
-                    &1u32.to_be_bytes(),
-                    b"N\0\x04nut\0\0\0\x01xb\0\0\0\x02\x00\xff",
-                ]),
+                cat(&[b"I", &be32(1), bytes_ncell]),
                 false,
-                M::Insert {
-                    xid: None,
-                    relation_oid: 1,
-                    new: TupleData(vec![
-                        TupleCell::Null,
-                        TupleCell::UnchangedToast,
-                        text("x"),
-                        TupleCell::Binary(vec![0, 0xff]),
-                    ]),
-                },
+                M::Insert { xid: None, relation_oid: 1, new: ncell },
             ),
             (
-                cat(&[b"I", &9u32.to_be_bytes(), &1u32.to_be_bytes(), b"N", tuple]),
+                cat(&[b"I", &be32(9), &be32(1), b"N", tuple]),
                 true,
-                M::Insert {
-                    xid: Some(9),
-                    relation_oid: 1,
-                    new: tuple_value.clone(),
-                },
+                M::Insert { xid: Some(9), relation_oid: 1, new: tv.clone() },
             ),
+            (cat(&[b"U", &be32(1), b"N", tuple]), false, update(None, None, tv.clone())),
             (
-                cat(&[b"U", &1u32.to_be_bytes(), b"N", tuple]),
+                cat(&[b"U", &be32(1), b"K\0\x01t\0\0\0\x017N", tuple]),
                 false,
-                M::Update {
-                    xid: None,
-                    relation_oid: 1,
-                    old: None,
-                    new: tuple_value.clone(),
-                },
+                update(None, Some(OldTuple::Key(TupleData(vec![text("7")]))), tv.clone()),
             ),
             (
-                cat(&[b"U", &1u32.to_be_bytes(), b"K\0\x01t\0\0\0\x017N", tuple]),
-                false,
-                M::Update {
-                    xid: None,
-                    relation_oid: 1,
-                    old: Some(OldTuple::Key(TupleData(vec![text("7")]))),
-                    new: tuple_value.clone(),
-                },
-            ),
-            (
-                cat(&[
-                    b"U",
-                    &9u32.to_be_bytes(),
-                    &1u32.to_be_bytes(),
-                    b"O",
-                    tuple,
-                    b"N",
-                    tuple,
-                ]),
+                cat(&[b"U", &be32(9), &be32(1), b"O", tuple, b"N", tuple]),
                 true,
-                M::Update {
-                    xid: Some(9),
-                    relation_oid: 1,
-                    old: Some(OldTuple::Full(tuple_value.clone())),
-                    new: tuple_value.clone(),
-                },
+                update(Some(9), Some(OldTuple::Full(tv.clone())), tv.clone()),
             ),
             (
-                cat(&[b"D", &1u32.to_be_bytes(), b"K", tuple]),
+                cat(&[b"D", &be32(1), b"K", tuple]),
                 false,
-                M::Delete {
-                    xid: None,
-                    relation_oid: 1,
-                    old: OldTuple::Key(tuple_value.clone()),
-                },
+                M::Delete { xid: None, relation_oid: 1, old: OldTuple::Key(tv.clone()) },
             ),
             (
-                cat(&[b"D", &1u32.to_be_bytes(), b"O", tuple]),
+                cat(&[b"D", &be32(1), b"O", tuple]),
                 false,
-                M::Delete {
-                    xid: None,
-                    relation_oid: 1,
-                    old: OldTuple::Full(tuple_value),
-                },
+                M::Delete { xid: None, relation_oid: 1, old: OldTuple::Full(tv) },
             ),
             (
-                cat(&[
-                    b"T",
-                    &2i32.to_be_bytes(),
-                    b"\x03",
-                    &5u32.to_be_bytes(),
-                    &6u32.to_be_bytes(),
-                ]),
+                cat(&[b"T", &2i32.to_be_bytes(), b"\x03", &be32(5), &be32(6)]),
                 false,
-                M::Truncate {
-                    xid: None,
-                    cascade: true,
-                    restart_identity: true,
-                    relation_oids: vec![5, 6],
-                },
+                M::Truncate { xid: None, cascade: true, restart_identity: true, relation_oids: vec![5, 6] },
             ),
             (
                 cat(&[b"M\0", &lsn(8), b"audit\0", &2i32.to_be_bytes(), b"hi"]),
                 false,
-                M::Message {
-                    xid: None,
-                    transactional: false,
-                    lsn: Lsn::new(8),
-                    prefix: "audit".into(),
-                    content: b"hi".to_vec(),
-                },
+                message(None, false, "audit", b"hi"),
             ),
             (
-                cat(&[
-                    b"M",
-                    &9u32.to_be_bytes(),
-                    b"\x01",
-                    &lsn(8),
-                    b"p\0",
-                    &0i32.to_be_bytes(),
-                ]),
+                cat(&[b"M", &be32(9), b"\x01", &lsn(8), b"p\0", &0i32.to_be_bytes()]),
                 true,
-                M::Message {
-                    xid: Some(9),
-                    transactional: true,
-                    lsn: Lsn::new(8),
-                    prefix: "p".into(),
-                    content: vec![],
-                },
+                message(Some(9), true, "p", b""),
             ),
-            (
-                cat(&[b"S", &9u32.to_be_bytes(), b"\x01"]),
-                false,
-                M::StreamStart {
-                    xid: 9,
-                    first_segment: true,
-                },
-            ),
+            (cat(&[b"S", &be32(9), b"\x01"]), false, M::StreamStart { xid: 9, first_segment: true }),
             (b"E".to_vec(), true, M::StreamStop),
             (
-                cat(&[
-                    b"c",
-                    &9u32.to_be_bytes(),
-                    b"\0",
-                    &lsn(0x20),
-                    &lsn(0x28),
-                    &(-1i64).to_be_bytes(),
-                ]),
+                cat(&[b"c", &be32(9), b"\0", &lsn(0x20), &lsn(0x28), &(-1i64).to_be_bytes()]),
                 false,
                 M::StreamCommit {
                     xid: 9,
@@ -490,14 +336,7 @@ mod tests {
                     commit_time_micros: Y2K - 1,
                 },
             ),
-            (
-                cat(&[b"A", &9u32.to_be_bytes(), &10u32.to_be_bytes()]),
-                false,
-                M::StreamAbort {
-                    xid: 9,
-                    subxact_xid: 10,
-                },
-            ),
+            (cat(&[b"A", &be32(9), &be32(10)]), false, M::StreamAbort { xid: 9, subxact_xid: 10 }),
         ]
     }
 
@@ -509,7 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn the_encoder_writes_the_hand_built_bytes() {
+    fn the_test_encoder_writes_the_hand_built_bytes() {
         for (buf, _, message) in samples() {
             let mut out = Vec::new();
             encode(&message, &mut out);
@@ -522,10 +361,7 @@ mod tests {
         for (buf, in_stream, _) in samples() {
             for len in 0..buf.len() {
                 let result = decode(&buf[..len], in_stream);
-                assert!(
-                    matches!(result, Err(DecodeError::Truncated { .. })),
-                    "{buf:?}[..{len}]: {result:?}"
-                );
+                assert!(matches!(result, Err(DecodeError::Truncated { .. })), "{buf:?}[..{len}]: {result:?}");
             }
         }
     }
@@ -535,140 +371,70 @@ mod tests {
         for (mut buf, in_stream, _) in samples() {
             buf.push(0);
             let message = char::from(buf[0]);
-            assert_eq!(
-                decode(&buf, in_stream),
-                Err(DecodeError::TrailingBytes { message, extra: 1 })
-            );
+            assert_eq!(decode(&buf, in_stream), Err(DecodeError::TrailingBytes { message, extra: 1 }));
         }
     }
 
     #[test]
     fn unknown_tags_including_protocol_v3_two_phase_are_errors() {
         for tag in [b'b', b'P', b'K', b'r', b'p', b'x'] {
-            assert_eq!(
-                decode(&[tag, 0, 0, 0, 0], false),
-                Err(DecodeError::UnknownTag(tag))
-            );
+            assert_eq!(decode(&[tag, 0, 0, 0, 0], false), Err(DecodeError::UnknownTag(tag)));
         }
-        assert_eq!(
-            decode(&[], false),
-            Err(DecodeError::Truncated {
-                what: "message tag",
-                offset: 0
-            })
-        );
+    }
+
+    /// `(bytes, expected error)`, decoded outside a stream block.
+    fn assert_errors(cases: &[(Vec<u8>, DecodeError)]) {
+        for (buf, expected) in cases {
+            assert_eq!(decode(buf, false).as_ref(), Err(expected), "{buf:?}");
+        }
     }
 
     #[test]
     fn length_prefixes_larger_than_the_buffer_are_truncated_errors() {
-        let buf = cat(&[
-            b"I",
-            &1u32.to_be_bytes(),
-            b"N\0\x01t",
-            &100i32.to_be_bytes(),
-            b"abc",
+        let truncated = |what, offset| DecodeError::Truncated { what, offset };
+        assert_errors(&[
+            (cat(&[b"I\0\0\0\x01N\0\x01t", &100i32.to_be_bytes(), b"abc"]), truncated("text cell", 13)),
+            (cat(&[b"M\0", &[0; 8], b"p\0", &i32::MAX.to_be_bytes()]), truncated("Message content", 16)),
+            // A forged count fails on the missing oids; it does not allocate room for two billion of them.
+            (cat(&[b"T", &i32::MAX.to_be_bytes(), b"\0\0\0\0\x05"]), truncated("Truncate relation oid", 10)),
         ]);
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::Truncated {
-                what: "text cell",
-                offset: 13
-            })
-        );
-        let buf = cat(&[b"M\0", &[0; 8], b"p\0", &i32::MAX.to_be_bytes()]);
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::Truncated {
-                what: "Message content",
-                offset: 16
-            })
-        );
-        // A forged count must fail on the missing oids, not try to allocate for two billion of them.
-        let buf = cat(&[b"T", &i32::MAX.to_be_bytes(), b"\0", &5u32.to_be_bytes()]);
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::Truncated {
-                what: "Truncate relation oid",
-                offset: 10
-            })
-        );
     }
 
     #[test]
     fn negative_counts_and_lengths_are_errors() {
-        let negative = |what, offset, value| Err(DecodeError::NegativeCount { what, offset, value });
-        let buf = cat(&[b"I", &1u32.to_be_bytes(), b"N", &(-1i16).to_be_bytes()]);
-        assert_eq!(decode(&buf, false), negative("tuple column count", 6, -1));
-        let buf = cat(&[b"R", &1u32.to_be_bytes(), b"s\0t\0d", &(-2i16).to_be_bytes()]);
-        assert_eq!(decode(&buf, false), negative("Relation column count", 10, -2));
-        let buf = cat(&[b"T", &(-1i32).to_be_bytes(), b"\0"]);
-        assert_eq!(decode(&buf, false), negative("Truncate relation count", 1, -1));
-        let buf = cat(&[b"I", &1u32.to_be_bytes(), b"N\0\x01b", &i32::MIN.to_be_bytes()]);
-        assert_eq!(decode(&buf, false), negative("binary cell", 9, i32::MIN));
+        let negative = |what, offset, value| DecodeError::NegativeCount { what, offset, value };
+        assert_errors(&[
+            (cat(&[b"I\0\0\0\x01N", &(-1i16).to_be_bytes()]), negative("tuple column count", 6, -1)),
+            (
+                cat(&[b"R\0\0\0\x01s\0t\0d", &(-2i16).to_be_bytes()]),
+                negative("Relation column count", 10, -2),
+            ),
+            (cat(&[b"T", &(-1i32).to_be_bytes(), b"\0"]), negative("Truncate relation count", 1, -1)),
+            (cat(&[b"I\0\0\0\x01N\0\x01b", &i32::MIN.to_be_bytes()]), negative("binary cell", 9, i32::MIN)),
+        ]);
     }
 
     #[test]
     fn invalid_utf8_in_strings_is_an_error() {
-        let buf = cat(&[b"R", &1u32.to_be_bytes(), b"public\0us\xc3(\0d\0\0"]);
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::InvalidUtf8 {
-                what: "Relation name",
-                offset: 14
-            })
-        );
-        let buf = cat(&[b"O", &[0; 8], b"\xff\0"]);
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::InvalidUtf8 {
-                what: "Origin name",
-                offset: 9
-            })
-        );
+        assert_errors(&[
+            (
+                b"R\0\0\0\x01public\0us\xc3(\0d\0\0".to_vec(),
+                DecodeError::InvalidUtf8 { what: "Relation name", offset: 14 },
+            ),
+            (cat(&[b"O", &[0; 8], b"\xff\0"]), DecodeError::InvalidUtf8 { what: "Origin name", offset: 9 }),
+        ]);
     }
 
     #[test]
     fn bad_markers_cells_and_replica_identities_are_errors() {
-        let buf = cat(&[b"U", &1u32.to_be_bytes(), b"X"]);
-        let expected = "'K', 'O' or 'N'";
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::UnexpectedTupleMarker {
-                expected,
-                found: b'X',
-                offset: 5
-            })
-        );
-        let buf = cat(&[b"U", &1u32.to_be_bytes(), b"K\0\0K\0\0"]);
-        let expected = "'N'";
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::UnexpectedTupleMarker {
-                expected,
-                found: b'K',
-                offset: 8
-            })
-        );
-        let buf = cat(&[b"D", &1u32.to_be_bytes(), b"N\0\0"]);
-        let expected = "'K' or 'O'";
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::UnexpectedTupleMarker {
-                expected,
-                found: b'N',
-                offset: 5
-            })
-        );
-        let buf = cat(&[b"I", &1u32.to_be_bytes(), b"N\0\x01z"]);
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::UnknownTupleCell { tag: b'z', offset: 8 })
-        );
-        let buf = cat(&[b"R", &1u32.to_be_bytes(), b"s\0t\0x\0\0"]);
-        assert_eq!(
-            decode(&buf, false),
-            Err(DecodeError::InvalidReplicaIdentity(b'x'))
-        );
+        let marker = |expected, found, offset| DecodeError::UnexpectedTupleMarker { expected, found, offset };
+        assert_errors(&[
+            (b"U\0\0\0\x01X".to_vec(), marker("'K', 'O' or 'N'", b'X', 5)),
+            (b"U\0\0\0\x01K\0\0K\0\0".to_vec(), marker("'N'", b'K', 8)),
+            (b"D\0\0\0\x01N\0\0".to_vec(), marker("'K' or 'O'", b'N', 5)),
+            (b"I\0\0\0\x01N\0\x01z".to_vec(), DecodeError::UnknownTupleCell { tag: b'z', offset: 8 }),
+            (b"R\0\0\0\x01s\0t\0x\0\0".to_vec(), DecodeError::InvalidReplicaIdentity(b'x')),
+        ]);
     }
 
     fn arb_lsn() -> impl Strategy<Value = Lsn> {
@@ -685,31 +451,27 @@ mod tests {
         "\\PC{0,12}"
     }
 
+    fn arb_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..16)
+    }
+
     fn arb_tuple() -> impl Strategy<Value = TupleData> {
-        let bytes = || proptest::collection::vec(any::<u8>(), 0..16);
         let cell = prop_oneof![
             Just(TupleCell::Null),
             Just(TupleCell::UnchangedToast),
-            bytes().prop_map(TupleCell::Text),
-            bytes().prop_map(TupleCell::Binary),
+            arb_bytes().prop_map(TupleCell::Text),
+            arb_bytes().prop_map(TupleCell::Binary),
         ];
         proptest::collection::vec(cell, 0..6).prop_map(TupleData)
     }
 
     fn arb_old_tuple() -> impl Strategy<Value = OldTuple> {
-        prop_oneof![
-            arb_tuple().prop_map(OldTuple::Key),
-            arb_tuple().prop_map(OldTuple::Full)
-        ]
+        prop_oneof![arb_tuple().prop_map(OldTuple::Key), arb_tuple().prop_map(OldTuple::Full)]
     }
 
     fn arb_relation(xid: Option<u32>) -> impl Strategy<Value = PgOutputMessage> {
-        let identity = prop_oneof![
-            Just(ReplicaIdentity::Default),
-            Just(ReplicaIdentity::Full),
-            Just(ReplicaIdentity::Nothing),
-            Just(ReplicaIdentity::Index),
-        ];
+        use ReplicaIdentity::{Default, Full, Index, Nothing};
+        let identity = prop_oneof![Just(Default), Just(Full), Just(Nothing), Just(Index)];
         let column = (any::<bool>(), arb_string(), any::<u32>(), any::<i32>()).prop_map(
             |(is_key, name, type_oid, type_modifier)| RelationColumn {
                 is_key,
@@ -721,14 +483,7 @@ mod tests {
         let columns = proptest::collection::vec(column, 0..5);
         (any::<u32>(), arb_string(), arb_string(), identity, columns).prop_map(
             move |(oid, namespace, name, replica_identity, columns)| {
-                M::Relation(RelationBody {
-                    xid,
-                    oid,
-                    namespace,
-                    name,
-                    replica_identity,
-                    columns,
-                })
+                M::Relation(RelationBody { xid, oid, namespace, name, replica_identity, columns })
             },
         )
     }
@@ -736,6 +491,7 @@ mod tests {
     /// Any message; the xid-carrying kinds get an xid exactly when `in_stream_block`.
     fn arb_message(in_stream_block: bool) -> impl Strategy<Value = PgOutputMessage> {
         let xid = any::<u32>().prop_map(move |x| in_stream_block.then_some(x));
+        let oids = proptest::collection::vec(any::<u32>(), 0..5);
         prop_oneof![
             (arb_lsn(), arb_time(), any::<u32>()).prop_map(|(final_lsn, commit_time_micros, xid)| M::Begin {
                 final_lsn,
@@ -743,81 +499,44 @@ mod tests {
                 xid
             }),
             (any::<u8>(), arb_lsn(), arb_lsn(), arb_time()).prop_map(|(flags, commit_lsn, end_lsn, t)| {
-                M::Commit {
-                    flags,
-                    commit_lsn,
-                    end_lsn,
-                    commit_time_micros: t,
-                }
+                M::Commit { flags, commit_lsn, end_lsn, commit_time_micros: t }
             }),
             (arb_lsn(), arb_string()).prop_map(|(commit_lsn, name)| M::Origin { commit_lsn, name }),
             xid.clone().prop_flat_map(arb_relation),
-            (xid.clone(), any::<u32>(), arb_string(), arb_string()).prop_map(
-                |(xid, oid, namespace, name)| M::Type {
-                    xid,
-                    oid,
-                    namespace,
-                    name
-                }
-            ),
+            (xid.clone(), any::<u32>(), arb_string(), arb_string())
+                .prop_map(|(xid, oid, namespace, name)| M::Type { xid, oid, namespace, name }),
             (xid.clone(), any::<u32>(), arb_tuple()).prop_map(|(xid, relation_oid, new)| M::Insert {
                 xid,
                 relation_oid,
                 new
             }),
-            (
-                xid.clone(),
-                any::<u32>(),
-                proptest::option::of(arb_old_tuple()),
-                arb_tuple()
-            )
-                .prop_map(|(xid, relation_oid, old, new)| M::Update {
-                    xid,
-                    relation_oid,
-                    old,
-                    new
-                }),
+            (xid.clone(), any::<u32>(), proptest::option::of(arb_old_tuple()), arb_tuple())
+                .prop_map(|(xid, relation_oid, old, new)| M::Update { xid, relation_oid, old, new }),
             (xid.clone(), any::<u32>(), arb_old_tuple()).prop_map(|(xid, relation_oid, old)| M::Delete {
                 xid,
                 relation_oid,
                 old
             }),
-            (
-                xid.clone(),
-                any::<bool>(),
-                any::<bool>(),
-                proptest::collection::vec(any::<u32>(), 0..5)
-            )
-                .prop_map(|(xid, cascade, restart_identity, relation_oids)| M::Truncate {
-                    xid,
-                    cascade,
-                    restart_identity,
-                    relation_oids
-                }),
-            (
-                xid,
-                any::<bool>(),
-                arb_lsn(),
-                arb_string(),
-                proptest::collection::vec(any::<u8>(), 0..16)
-            )
-                .prop_map(|(xid, transactional, lsn, prefix, content)| M::Message {
+            (xid.clone(), any::<bool>(), any::<bool>(), oids).prop_map(
+                |(xid, cascade, restart_identity, oids)| {
+                    M::Truncate { xid, cascade, restart_identity, relation_oids: oids }
+                }
+            ),
+            (xid, any::<bool>(), arb_lsn(), arb_string(), arb_bytes()).prop_map(
+                |(xid, transactional, lsn, prefix, content)| M::Message {
                     xid,
                     transactional,
                     lsn,
                     prefix,
                     content
-                }),
+                }
+            ),
             (any::<u32>(), any::<bool>())
                 .prop_map(|(xid, first_segment)| M::StreamStart { xid, first_segment }),
             Just(M::StreamStop),
             (any::<u32>(), any::<u8>(), arb_lsn(), arb_lsn(), arb_time()).prop_map(
-                |(xid, flags, commit_lsn, end_lsn, t)| M::StreamCommit {
-                    xid,
-                    flags,
-                    commit_lsn,
-                    end_lsn,
-                    commit_time_micros: t
+                |(xid, flags, commit_lsn, end_lsn, t)| {
+                    M::StreamCommit { xid, flags, commit_lsn, end_lsn, commit_time_micros: t }
                 }
             ),
             (any::<u32>(), any::<u32>()).prop_map(|(xid, subxact_xid)| M::StreamAbort { xid, subxact_xid }),

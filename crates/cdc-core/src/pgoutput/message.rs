@@ -1,8 +1,9 @@
-//! [`PgOutputMessage`] and its parts: one logical replication message as the pgoutput plugin sends it, owned and
-//! typed, with no interpretation against a schema (that is `postgres::decode`'s job).
+//! [`PgOutputMessage`] and its parts: one logical replication message as the pgoutput plugin sends it, owned
+//! and typed, with no interpretation against a schema (that is `postgres::decode`'s job).
 //!
-//! `xid: Option<u32>` fields are `Some` exactly when the message was decoded inside a protocol v2 stream block.
-//! Times are Unix-epoch microseconds. Formats: <https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html>.
+//! `xid: Option<u32>` fields are `Some` exactly when the message was decoded inside a protocol v2 stream
+//! block. Times are Unix-epoch microseconds. Formats:
+//! <https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html>.
 
 use crate::lsn::Lsn;
 use crate::schema::ReplicaIdentity;
@@ -11,76 +12,32 @@ use crate::schema::ReplicaIdentity;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PgOutputMessage {
     /// `B`: a transaction starts; `final_lsn` is the LSN of its commit record.
-    Begin {
-        final_lsn: Lsn,
-        commit_time_micros: i64,
-        xid: u32,
-    },
+    Begin { final_lsn: Lsn, commit_time_micros: i64, xid: u32 },
     /// `C`: the transaction ends; `end_lsn` is where the next one starts, the position to acknowledge.
-    Commit {
-        flags: u8,
-        commit_lsn: Lsn,
-        end_lsn: Lsn,
-        commit_time_micros: i64,
-    },
+    Commit { flags: u8, commit_lsn: Lsn, end_lsn: Lsn, commit_time_micros: i64 },
     /// `O`: the transaction was replicated here from `name` (only with `origin` filtering set up upstream).
     Origin { commit_lsn: Lsn, name: String },
     /// `R`: the shape of a table, sent before its first change in a session and after DDL.
     Relation(RelationBody),
     /// `Y`: a non-builtin type used by a following Relation.
-    Type {
-        xid: Option<u32>,
-        oid: u32,
-        namespace: String,
-        name: String,
-    },
+    Type { xid: Option<u32>, oid: u32, namespace: String, name: String },
     /// `I`
-    Insert {
-        xid: Option<u32>,
-        relation_oid: u32,
-        new: TupleData,
-    },
+    Insert { xid: Option<u32>, relation_oid: u32, new: TupleData },
     /// `U`: `old` is present only when the key changed (`K`) or the replica identity is FULL (`O`).
-    Update {
-        xid: Option<u32>,
-        relation_oid: u32,
-        old: Option<OldTuple>,
-        new: TupleData,
-    },
+    Update { xid: Option<u32>, relation_oid: u32, old: Option<OldTuple>, new: TupleData },
     /// `D`
-    Delete {
-        xid: Option<u32>,
-        relation_oid: u32,
-        old: OldTuple,
-    },
+    Delete { xid: Option<u32>, relation_oid: u32, old: OldTuple },
     /// `T`: one message for all tables of one `TRUNCATE` statement.
-    Truncate {
-        xid: Option<u32>,
-        cascade: bool,
-        restart_identity: bool,
-        relation_oids: Vec<u32>,
-    },
+    Truncate { xid: Option<u32>, cascade: bool, restart_identity: bool, relation_oids: Vec<u32> },
     /// `M`: `pg_logical_emit_message`; non-transactional messages arrive outside Begin/Commit.
-    Message {
-        xid: Option<u32>,
-        transactional: bool,
-        lsn: Lsn,
-        prefix: String,
-        content: Vec<u8>,
-    },
+    Message { xid: Option<u32>, transactional: bool, lsn: Lsn, prefix: String, content: Vec<u8> },
     /// `S` (v2): the following messages, up to StreamStop, belong to in-progress transaction `xid`.
     StreamStart { xid: u32, first_segment: bool },
     /// `E` (v2): the end of a stream block.
     StreamStop,
     /// `c` (v2): streamed transaction `xid` committed; apply what was streamed for it.
-    StreamCommit {
-        xid: u32,
-        flags: u8,
-        commit_lsn: Lsn,
-        end_lsn: Lsn,
-        commit_time_micros: i64,
-    },
-    /// `A` (v2): discard what was streamed for `subxact_xid` (equal to `xid` when the whole transaction aborted).
+    StreamCommit { xid: u32, flags: u8, commit_lsn: Lsn, end_lsn: Lsn, commit_time_micros: i64 },
+    /// `A` (v2): discard what was streamed for `subxact_xid` (`== xid` when the whole transaction aborted).
     StreamAbort { xid: u32, subxact_xid: u32 },
 }
 

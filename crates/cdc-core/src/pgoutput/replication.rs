@@ -1,10 +1,10 @@
-//! The CopyData layer of streaming replication: [`ReplicationMessage`] from the server, the standby status update
-//! back to it, and the PostgreSQL-epoch clock both use.
+//! The CopyData layer of streaming replication: [`ReplicationMessage`] from the server, the standby status
+//! update back to it, and the PostgreSQL-epoch clock both use.
 //!
-//! After `START_REPLICATION` every CopyData payload from the server is either XLogData (`w`, carrying one pgoutput
-//! message) or a primary keepalive (`k`); the client answers with standby status updates (`r`) that report how far
-//! it has written, flushed and applied. Times at this layer stay as on the wire: microseconds since
-//! 2000-01-01 00:00 UTC. See <https://www.postgresql.org/docs/15/protocol-replication.html>.
+//! After `START_REPLICATION` every CopyData payload from the server is either XLogData (`w`, carrying one
+//! pgoutput message) or a primary keepalive (`k`); the client answers with standby status updates (`r`) that
+//! report how far it has written, flushed and applied. Times at this layer stay as on the wire: microseconds
+//! since 2000-01-01 00:00 UTC. See <https://www.postgresql.org/docs/15/protocol-replication.html>.
 
 use super::cursor::Cursor;
 use super::error::DecodeError;
@@ -26,19 +26,10 @@ pub fn unix_micros_to_pg_epoch_micros(unix_micros: i64) -> i64 {
 /// One CopyData payload sent by the walsender. Times are PostgreSQL-epoch microseconds, as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplicationMessage<'a> {
-    /// `w`: WAL data; `data` is one pgoutput message, decoded by [`super::decode`].
-    XLogData {
-        wal_start: Lsn,
-        wal_end: Lsn,
-        server_time_micros: i64,
-        data: &'a [u8],
-    },
+    /// `w`: WAL data; `data` is one pgoutput message, decoded by [`super::decode()`].
+    XLogData { wal_start: Lsn, wal_end: Lsn, server_time_micros: i64, data: &'a [u8] },
     /// `k`: the server is alive; with `reply_requested` it wants a status update now, or it will time us out.
-    PrimaryKeepalive {
-        wal_end: Lsn,
-        server_time_micros: i64,
-        reply_requested: bool,
-    },
+    PrimaryKeepalive { wal_end: Lsn, server_time_micros: i64, reply_requested: bool },
 }
 
 /// Parses one CopyData payload of the replication stream (`w` or `k`).
@@ -66,8 +57,8 @@ pub fn parse_replication_message(buf: &[u8]) -> Result<ReplicationMessage<'_>, D
 
 /// Appends a standby status update (`r`, the whole CopyData payload) to `out`.
 ///
-/// `write`, `flush` and `apply` are each "last byte + 1" positions; the server may recycle WAL and advance the
-/// slot up to `flush`. `client_time_micros` is PostgreSQL-epoch (see [`unix_micros_to_pg_epoch_micros`]).
+/// `write`, `flush` and `apply` are each "last byte + 1" positions; the server may recycle WAL and advance
+/// the slot up to `flush`. `client_time_micros` is PostgreSQL-epoch (see [`unix_micros_to_pg_epoch_micros`]).
 pub fn encode_standby_status_update(
     write: Lsn,
     flush: Lsn,
@@ -94,13 +85,7 @@ mod tests {
 
     #[test]
     fn xlogdata_carries_the_rest_of_the_payload() {
-        let buf = be(&[
-            b"w",
-            &1u64.to_be_bytes(),
-            &2u64.to_be_bytes(),
-            &3i64.to_be_bytes(),
-            b"Bpayload",
-        ]);
+        let buf = be(&[b"w", &1u64.to_be_bytes(), &2u64.to_be_bytes(), &3i64.to_be_bytes(), b"Bpayload"]);
         let expected = ReplicationMessage::XLogData {
             wal_start: Lsn::new(1),
             wal_end: Lsn::new(2),
@@ -112,12 +97,7 @@ mod tests {
 
     #[test]
     fn keepalive_reads_the_reply_flag_and_rejects_trailing_bytes() {
-        let mut buf = be(&[
-            b"k",
-            &0x16_B374_D848u64.to_be_bytes(),
-            &(-5i64).to_be_bytes(),
-            &[1],
-        ]);
+        let mut buf = be(&[b"k", &0x16_B374_D848u64.to_be_bytes(), &(-5i64).to_be_bytes(), &[1]]);
         let expected = ReplicationMessage::PrimaryKeepalive {
             wal_end: Lsn::new(0x16_B374_D848),
             server_time_micros: -5,
@@ -127,10 +107,7 @@ mod tests {
         buf.push(0);
         assert_eq!(
             parse_replication_message(&buf),
-            Err(DecodeError::TrailingBytes {
-                message: 'k',
-                extra: 1
-            })
+            Err(DecodeError::TrailingBytes { message: 'k', extra: 1 })
         );
     }
 
@@ -141,20 +118,14 @@ mod tests {
         for buf in [keepalive, xlog] {
             for len in 0..buf.len() {
                 let err = parse_replication_message(buf.get(..len).unwrap_or_default());
-                assert!(
-                    matches!(err, Err(DecodeError::Truncated { .. })),
-                    "{len}: {err:?}"
-                );
+                assert!(matches!(err, Err(DecodeError::Truncated { .. })), "{len}: {err:?}");
             }
         }
     }
 
     #[test]
     fn unknown_tags_are_errors() {
-        assert_eq!(
-            parse_replication_message(b"r"),
-            Err(DecodeError::UnknownTag(b'r'))
-        );
+        assert_eq!(parse_replication_message(b"r"), Err(DecodeError::UnknownTag(b'r')));
     }
 
     #[test]
@@ -176,10 +147,7 @@ mod tests {
     #[test]
     fn epoch_conversion_round_trips_and_saturates() {
         assert_eq!(pg_epoch_micros_to_unix_micros(0), 946_684_800_000_000);
-        assert_eq!(
-            unix_micros_to_pg_epoch_micros(pg_epoch_micros_to_unix_micros(-42)),
-            -42
-        );
+        assert_eq!(unix_micros_to_pg_epoch_micros(pg_epoch_micros_to_unix_micros(-42)), -42);
         assert_eq!(pg_epoch_micros_to_unix_micros(i64::MAX), i64::MAX);
         assert_eq!(unix_micros_to_pg_epoch_micros(i64::MIN), i64::MIN);
     }

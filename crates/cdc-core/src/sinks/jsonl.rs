@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::change::{ChangeBatch, Op};
+use crate::change::ChangeBatch;
 use crate::envelope::Envelope;
 use crate::sink::{Sink, SinkError};
 
@@ -67,7 +67,7 @@ impl Sink for JsonLinesSink {
             serde_json::to_writer(&mut self.buf, &line)
                 .map_err(|e| SinkError::Encode { table: event.schema.id.to_string(), source: Box::new(e) })?;
             self.buf.push(b'\n');
-            if event.op == Op::Delete && self.envelope.config().tombstones && key.is_some() {
+            if self.envelope.emits_tombstone(event) && key.is_some() {
                 let tombstone = serde_json::json!({ "topic": topic, "key": key, "value": null });
                 serde_json::to_writer(&mut self.buf, &tombstone)
                     .map_err(|e| SinkError::Encode { table: event.schema.id.to_string(), source: Box::new(e) })?;
