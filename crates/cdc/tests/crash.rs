@@ -65,7 +65,8 @@ fn parse_test_decoding(line: &str) -> Option<Change> {
         "DELETE" => 'd',
         _ => return None,
     };
-    // Deletes with REPLICA IDENTITY FULL print the old row the same way.
+    // Updates under REPLICA IDENTITY FULL print `old-key: … new-tuple: …`; deletes print the old row.
+    let cols = cols.rsplit_once("new-tuple: ").map_or(cols, |(_, new)| new);
     let field = |name: &str| -> Option<i64> {
         let start = cols.find(&format!("{name}["))?;
         let after = &cols[start..];
@@ -82,14 +83,23 @@ async fn kill_dash_nine_during_a_workload_loses_nothing_and_never_acks_ahead_of_
     client
         .batch_execute(
             "CREATE TABLE kv (id int PRIMARY KEY, v bigint NOT NULL);
-             ALTER TABLE kv REPLICA IDENTITY FULL;
-             SELECT pg_create_logical_replication_slot('reference', 'test_decoding');",
+             ALTER TABLE kv REPLICA IDENTITY FULL;",
         )
         .await
         .unwrap();
+    // The reference: PostgreSQL's own test_decoding view of every committed change.
+    client.batch_execute("SELECT pg_create_logical_replication_slot('reference', 'test_decoding')").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.jsonl");
     let total = workload_size();
+
+    // The first capture creates the slot before any change, so every change is streamed (none is a snapshot row).
+    let mut first = Some(spawn_capture(cdc(&cluster, "postgres", dir.path()), &output));
+    let c = &client;
+    wait_for("the capture slot", WAIT, || async move {
+        c.query_opt("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot'", &[]).await.unwrap().map(|_| ())
+    })
+    .await;
 
     // The writer: single-row transactions on 500 keys; inserts, updates and deletes.
     let writer_client = cluster.connect("postgres").await;
@@ -115,7 +125,7 @@ async fn kill_dash_nine_during_a_workload_loses_nothing_and_never_acks_ahead_of_
     let mut rng = fastrand::Rng::with_seed(42);
     for round in 0..5 {
         let before = read_changes(&output).len();
-        let mut child = spawn_capture(cdc(&cluster, "postgres", dir.path()), &output);
+        let mut child = first.take().unwrap_or_else(|| spawn_capture(cdc(&cluster, "postgres", dir.path()), &output));
         let step = rng.usize(1..=(total / 8).max(2));
         let out = output.clone();
         let writer_done = writer.is_finished();
@@ -195,6 +205,7 @@ async fn idle_published_tables_do_not_hold_wal_while_another_table_is_written() 
         .batch_execute(
             "CREATE TABLE quiet (id int PRIMARY KEY, v text);
              CREATE TABLE busy (id serial PRIMARY KEY, payload text);
+             ALTER TABLE busy ALTER COLUMN payload SET STORAGE EXTERNAL; -- no compression: real WAL volume
              INSERT INTO quiet VALUES (1, 'only row');",
         )
         .await
@@ -211,6 +222,7 @@ async fn idle_published_tables_do_not_hold_wal_while_another_table_is_written() 
     })
     .await;
 
+    let start_lsn: String = client.query_one("SELECT pg_current_wal_lsn()::text", &[]).await.unwrap().get(0);
     // ~40 MB of WAL into a table that is not captured.
     let chunk = "x".repeat(4000);
     for _ in 0..100 {
@@ -219,14 +231,19 @@ async fn idle_published_tables_do_not_hold_wal_while_another_table_is_written() 
             .await
             .unwrap();
     }
-    let written_wal: i64 = retained(&client).await;
+    let written_wal: i64 = client
+        .query_one("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::bigint", &[&start_lsn])
+        .await
+        .unwrap()
+        .get(0);
     assert!(written_wal > 20_000_000, "the workload wrote {written_wal} bytes of WAL");
     let c = &client;
-    wait_for("the slot to advance past the unpublished writes", WAIT, || async move {
+    let bounded = wait_for("the slot to advance past the unpublished writes", WAIT, || async move {
         let now = retained(c).await;
         (now < 1_000_000).then_some(now)
     })
     .await;
+    eprintln!("unpublished writes: {written_wal} bytes of WAL; retained by the slot afterwards: {bounded} bytes");
     child.kill().unwrap();
     let _ = child.wait();
 }
