@@ -4,3 +4,4 @@ mod support;
 
 mod bad_input;
 mod crash;
+mod events;
