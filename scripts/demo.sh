@@ -37,6 +37,11 @@ psql -c "CREATE TABLE customers (customer_id serial PRIMARY KEY, name text NOT N
 echo "== cdc capture (snapshot, then streaming) on 127.0.0.1:$PORT =="
 "$CDC" capture --output - &
 CAPTURE=$!
+# Write once the slot exists, so the changes below stream (rather than land in the snapshot).
+for _ in $(seq 100); do
+  [ "$(psql -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_slot'")" = 1 ] && break
+  sleep 0.1
+done
 psql -c "INSERT INTO customers (name, email, balance) VALUES ('Grace', 'grace@example.com', 99.99);
          UPDATE customers SET balance = balance + 1 WHERE name = 'Ada';
          DELETE FROM customers WHERE name = 'Linus';"

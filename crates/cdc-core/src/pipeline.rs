@@ -46,7 +46,10 @@ impl<S: Source, K: Sink> Pipeline<S, K> {
     }
 
     /// Runs until the source is finished or `shutdown` turns true; returns the run's counters.
-    pub async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> Result<PipelineStats, PipelineError<S::Error>> {
+    pub async fn run(
+        &mut self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<PipelineStats, PipelineError<S::Error>> {
         let poll_timeout = Duration::from_millis(self.config.poll_timeout_ms);
         loop {
             // 1. Shutdown: the previous batch is already flushed and acknowledged, so stopping here loses nothing.

@@ -128,7 +128,9 @@ impl TableSchema {
 
     /// True when `other` describes the same columns, types and identity (the version is ignored).
     pub fn same_shape(&self, other: &TableSchema) -> bool {
-        self.id == other.id && self.columns == other.columns && self.replica_identity == other.replica_identity
+        self.id == other.id
+            && self.columns == other.columns
+            && self.replica_identity == other.replica_identity
     }
 }
 

@@ -55,7 +55,9 @@ async fn snapshot_and_stream_together_reproduce_a_table_written_during_the_snaps
         for i in 0..1500 {
             let id = rng.i32(1..=25000);
             let sql = match i % 3 {
-                0 => format!("INSERT INTO t VALUES ({id}, 'new{i}') ON CONFLICT (id) DO UPDATE SET v = 'ins{i}'"),
+                0 => format!(
+                    "INSERT INTO t VALUES ({id}, 'new{i}') ON CONFLICT (id) DO UPDATE SET v = 'ins{i}'"
+                ),
                 1 => format!("UPDATE t SET v = 'upd{i}' WHERE id = {id}"),
                 _ => format!("DELETE FROM t WHERE id = {id}"),
             };
@@ -87,7 +89,10 @@ async fn snapshot_and_stream_together_reproduce_a_table_written_during_the_snaps
 
 #[tokio::test]
 async fn a_restart_after_the_snapshot_completed_never_redoes_it() {
-    let db = TestDb::new("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL); INSERT INTO t VALUES (1, 'a'), (2, 'b');").await;
+    let db = TestDb::new(
+        "CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL); INSERT INTO t VALUES (1, 'a'), (2, 'b');",
+    )
+    .await;
     let config = db.source_config(&["t"], SnapshotMode::Initial);
     let first = db.capture(config.clone()).await;
     first.wait_for(2).await;
@@ -119,7 +124,8 @@ async fn a_crash_during_the_snapshot_redoes_only_unfinished_tables_without_gaps_
     let mut source = PgSource::start(db.pg_config(), config.clone()).await.unwrap();
     loop {
         let batch = source.next_batch(1000, Instant::now() + Duration::from_secs(5)).await.unwrap().unwrap();
-        let (for_a, for_b): (Vec<_>, Vec<_>) = batch.events.iter().cloned().partition(|e| e.schema.id.name == "a");
+        let (for_a, for_b): (Vec<_>, Vec<_>) =
+            batch.events.iter().cloned().partition(|e| e.schema.id.name == "a");
         apply(&mut image_a, &for_a);
         apply(&mut image_b, &for_b);
         if let Some(checkpoint) = batch.checkpoint {
@@ -154,9 +160,30 @@ async fn a_crash_during_the_snapshot_redoes_only_unfinished_tables_without_gaps_
     .await;
     second.stop().await;
 
-    assert!(events.iter().all(|e| !(e.schema.id.name == "a" && e.op == Op::Read)), "table a was snapshotted again");
+    assert!(
+        events.iter().all(|e| !(e.schema.id.name == "a" && e.op == Op::Read)),
+        "table a was snapshotted again"
+    );
     let b_reads = events.iter().filter(|e| e.schema.id.name == "b" && e.op == Op::Read).count();
     assert_eq!(b_reads, 100, "table b is snapshotted once, at its new consistent point");
     // The change to b made before the new snapshot is inside it, not streamed again on top of it.
     assert!(!events.iter().any(|e| e.schema.id.name == "b" && e.op == Op::Delete), "{events:?}");
+}
+
+#[tokio::test]
+async fn initial_only_emits_the_snapshot_and_then_finishes() {
+    let db = TestDb::new(
+        "CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL); INSERT INTO t VALUES (1, 'a'), (2, 'b');",
+    )
+    .await;
+    let mut source =
+        PgSource::start(db.pg_config(), db.source_config(&["t"], SnapshotMode::InitialOnly)).await.unwrap();
+    let mut events = Vec::new();
+    while let Some(batch) = source.next_batch(100, Instant::now() + Duration::from_secs(5)).await.unwrap() {
+        events.extend(batch.events);
+        if let Some(checkpoint) = batch.checkpoint {
+            source.ack(checkpoint).await.unwrap();
+        }
+    }
+    assert_eq!(events.iter().map(|e| e.op).collect::<Vec<_>>(), [Op::Read, Op::Read]);
 }

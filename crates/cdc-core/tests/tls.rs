@@ -29,8 +29,13 @@ async fn capture_works_over_tls_with_require_and_verify_full() {
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut pipeline = cdc_core::pipeline::Pipeline::new(src, sink.clone(), Default::default());
         let task = tokio::spawn(async move { pipeline.run(rx).await.map(|_| ()) });
-        db.client.batch_execute(&format!("INSERT INTO t SELECT coalesce(max(id), 0) + 1, '{mode:?}' FROM t")).await.unwrap();
-        let events = tokio::time::timeout(crate::support::WAIT, sink.wait_for_events(1)).await.expect("an event over TLS");
+        db.client
+            .batch_execute(&format!("INSERT INTO t SELECT coalesce(max(id), 0) + 1, '{mode:?}' FROM t"))
+            .await
+            .unwrap();
+        let events = tokio::time::timeout(crate::support::WAIT, sink.wait_for_events(1))
+            .await
+            .expect("an event over TLS");
         let _ = stop.send(true);
         task.await.unwrap().unwrap();
         let last = events.iter().rev().find(|e| e.op == Op::Insert).expect("an insert");

@@ -78,8 +78,13 @@ async fn every_type_round_trips_through_snapshot_and_stream_as_postgres_sees_it(
             let ours = to_jsonb_like(&row.0[index]);
             let theirs = &expected[&column.name];
             if !same(&ours, theirs) {
-                mismatches.push(format!("row {id} ({:?}) {}: ours {} vs postgres {}", event.op, column.name,
-                    short(&ours), short(theirs)));
+                mismatches.push(format!(
+                    "row {id} ({:?}) {}: ours {} vs postgres {}",
+                    event.op,
+                    column.name,
+                    short(&ours),
+                    short(theirs)
+                ));
             }
         }
     }
@@ -97,12 +102,16 @@ async fn expected_row(client: &tokio_postgres::Client, id: i32) -> BTreeMap<Stri
         )
         .await
         .unwrap();
-    let mut map: BTreeMap<String, Json> = serde_json::from_str::<serde_json::Map<String, Json>>(&lossless(&row.get::<_, String>(0)))
-        .unwrap()
-        .into_iter()
-        .collect();
+    let mut map: BTreeMap<String, Json> =
+        serde_json::from_str::<serde_json::Map<String, Json>>(&lossless(&row.get::<_, String>(0)))
+            .unwrap()
+            .into_iter()
+            .collect();
     for (i, name) in [(1, "c_numeric"), (2, "c_numeric_ps"), (3, "c_money")] {
-        map.insert(name.into(), row.get::<_, Option<String>>(i).map_or(Json::Null, |s| json!({ "numeric": s })));
+        map.insert(
+            name.into(),
+            row.get::<_, Option<String>>(i).map_or(Json::Null, |s| json!({ "numeric": s })),
+        );
     }
     map
 }
@@ -167,7 +176,12 @@ fn to_jsonb_like(value: &Value) -> Json {
             Numeric::PosInfinity => json!({ "numeric": "Infinity" }),
             Numeric::NegInfinity => json!({ "numeric": "-Infinity" }),
         },
-        Value::Text(s) | Value::Enum(s) | Value::Inet(s) | Value::MacAddr(s) | Value::Bits(s) | Value::Other(s) => {
+        Value::Text(s)
+        | Value::Enum(s)
+        | Value::Inet(s)
+        | Value::MacAddr(s)
+        | Value::Bits(s)
+        | Value::Other(s) => {
             json!(s)
         }
         Value::Uuid(s) => json!(s),
@@ -179,7 +193,9 @@ fn to_jsonb_like(value: &Value) -> Json {
             DateValue::NegInfinity => "-infinity".into(),
         }),
         Value::Time(micros) => json!(time_text(*micros)),
-        Value::TimeTz { micros, offset_seconds } => json!(format!("{}{}", time_text(*micros), offset_text(*offset_seconds))),
+        Value::TimeTz { micros, offset_seconds } => {
+            json!(format!("{}{}", time_text(*micros), offset_text(*offset_seconds)))
+        }
         Value::Timestamp(ts) => json!(timestamp_text(ts, "")),
         Value::TimestampTz(ts) => json!(timestamp_text(ts, "+00:00")),
         Value::Interval { months, days, micros } => json!(iso_interval(*months, *days, *micros)),
@@ -207,7 +223,9 @@ fn same(ours: &Json, theirs: &Json) -> bool {
             let theirs = b.get("number").and_then(|n| n.as_str()).and_then(|s| s.parse::<f64>().ok());
             a.get("float").and_then(Json::as_f64) == theirs
         }
-        (Json::Object(a), Json::Object(b)) if a.contains_key("numeric") => a.get("numeric") == b.get("numeric"),
+        (Json::Object(a), Json::Object(b)) if a.contains_key("numeric") => {
+            a.get("numeric") == b.get("numeric")
+        }
         (Json::Array(a), Json::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)),
         (Json::Object(a), Json::Object(b)) => {
             a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| same(v, w)))
@@ -227,7 +245,8 @@ fn bc_year(text: String, (ce, year): (bool, u32)) -> String {
         text.trim_start_matches('+').to_owned()
     } else {
         // chrono prints astronomical years (-0043); PostgreSQL's to_jsonb prints "0044-…BC".
-        let rest = text.trim_start_matches('-').splitn(2, '-').nth(1).unwrap_or_default().to_owned();
+        let rest =
+            text.trim_start_matches('-').split_once('-').map(|(_, r)| r).unwrap_or_default().to_owned();
         format!("{year:04}-{rest} BC")
     }
 }
@@ -310,7 +329,11 @@ fn iso_interval(months: i32, days: i32, micros: i64) -> String {
 fn short(v: &Json) -> String {
     let text = v.to_string();
     if text.len() > 120 {
-        format!("{}… ({} bytes)", &text[..text.char_indices().nth(100).map_or(text.len(), |(i, _)| i)], text.len())
+        format!(
+            "{}… ({} bytes)",
+            &text[..text.char_indices().nth(100).map_or(text.len(), |(i, _)| i)],
+            text.len()
+        )
     } else {
         text
     }

@@ -179,10 +179,7 @@ impl PgCluster {
     /// Creates a database and returns its name.
     pub async fn create_database(&self, name: &str) -> String {
         let client = self.connect("postgres").await;
-        client
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create database");
+        client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
         name.to_owned()
     }
 
@@ -224,7 +221,8 @@ fn make_certificate(dir: &Path, data: &Path) {
     let ext = dir.join("server.ext");
     let key = data.join("server.key");
     let crt = data.join("server.crt");
-    std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").expect("ext");
+    std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+        .expect("ext");
     run(
         Command::new("openssl")
             .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=cdc-test-ca"])
@@ -314,9 +312,8 @@ fn find_bindir() -> PathBuf {
         .filter(|v| std::path::Path::new(&format!("/usr/lib/postgresql/{v}/bin/initdb")).exists())
         .collect();
     versions.sort_unstable();
-    let v = versions
-        .last()
-        .expect("no PostgreSQL server under /usr/lib/postgresql: run scripts/install-deps.sh");
+    let v =
+        versions.last().expect("no PostgreSQL server under /usr/lib/postgresql: run scripts/install-deps.sh");
     PathBuf::from(format!("/usr/lib/postgresql/{v}/bin"))
 }
 

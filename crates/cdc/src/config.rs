@@ -62,7 +62,8 @@ impl Config {
     }
 
     fn from_file(path: &Path) -> Result<Config, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.into(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.into(), source })?;
         toml::from_str(&text).map_err(|e| LoadError::Parse {
             path: path.into(),
             message: e.to_string().replace('\n', " ").split_whitespace().collect::<Vec<_>>().join(" "),
@@ -70,7 +71,10 @@ impl Config {
     }
 
     /// Applies environment overrides; returns the names of the variables that were set.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<Vec<&'static str>, LoadError> {
+    pub fn apply_env(
+        &mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<&'static str>, LoadError> {
         let mut applied = Vec::new();
         let mut take = |name: &'static str| {
             let value = get(name).filter(|v| !v.is_empty());
@@ -118,7 +122,8 @@ impl Config {
             self.source.publication = v;
         }
         if let Some(v) = take("CDC_TABLES") {
-            self.source.tables = v.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+            self.source.tables =
+                v.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
         }
         if let Some(v) = take("BATCH_SIZE") {
             self.pipeline.batch_size = parse_env("BATCH_SIZE", &v, "a positive integer")?;
@@ -127,7 +132,11 @@ impl Config {
             // The seed's consumer reads POLL_TIMEOUT in seconds (a float).
             let secs: f64 = parse_env("POLL_TIMEOUT", &v, "seconds, such as 1 or 0.5")?;
             if !(0.0..=3600.0).contains(&secs) {
-                return Err(LoadError::Env { name: "POLL_TIMEOUT", value: v, reason: "must be 0-3600 seconds".into() });
+                return Err(LoadError::Env {
+                    name: "POLL_TIMEOUT",
+                    value: v,
+                    reason: "must be 0-3600 seconds".into(),
+                });
             }
             self.pipeline.poll_timeout_ms = (secs * 1000.0).round() as u64;
         }

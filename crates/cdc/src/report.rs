@@ -30,7 +30,8 @@ fn hint(error: &anyhow::Error) -> Option<String> {
 /// 2 for bad configuration or usage, 1 for everything else.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     let config_error = error.chain().any(|e| {
-        e.downcast_ref::<crate::config::LoadError>().is_some() || e.downcast_ref::<cdc_core::config::ConfigError>().is_some()
+        e.downcast_ref::<crate::config::LoadError>().is_some()
+            || e.downcast_ref::<cdc_core::config::ConfigError>().is_some()
     });
     if config_error {
         2

@@ -36,7 +36,8 @@ async fn an_unreachable_host_is_named() {
 async fn wal_level_replica_is_refused_with_the_fix() {
     let cluster = PgCluster::builder().wal_level("replica").start();
     let dir = tempfile::tempdir().unwrap();
-    let out = cdc(&cluster, "postgres", dir.path()).args(["capture", "--output", "out.jsonl"]).output().unwrap();
+    let out =
+        cdc(&cluster, "postgres", dir.path()).args(["capture", "--output", "out.jsonl"]).output().unwrap();
     assert_clear_failure(&out, &["wal_level", "logical", "ALTER SYSTEM"], cluster.password());
 }
 
@@ -102,6 +103,29 @@ async fn a_valid_config_checks_out_with_secrets_redacted() {
     let out = cdc(&cluster, "postgres", dir.path()).args(["config", "check", "--connect"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("configuration ok") && stdout.contains("ready for logical replication"), "{stdout}");
+    assert!(
+        stdout.contains("configuration ok") && stdout.contains("ready for logical replication"),
+        "{stdout}"
+    );
     assert!(!stdout.contains(cluster.password()), "secret printed:\n{stdout}");
+}
+
+#[tokio::test]
+async fn a_publication_that_lacks_a_configured_table_is_refused_with_the_fix() {
+    let cluster = PgCluster::start();
+    let client = cluster.connect("postgres").await;
+    client
+        .batch_execute(
+            "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);
+             CREATE PUBLICATION dbz_publication FOR TABLE a;",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = cdc(&cluster, "postgres", dir.path())
+        .env("CDC_TABLES", "a,b")
+        .args(["capture", "--output", "out.jsonl"])
+        .output()
+        .unwrap();
+    assert_clear_failure(&out, &["dbz_publication", "public.b", "ALTER PUBLICATION"], cluster.password());
 }

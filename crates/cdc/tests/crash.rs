@@ -44,15 +44,10 @@ fn read_changes(path: &Path) -> Vec<Change> {
 /// Changes the reference slot (test_decoding) reports for transactions committed before `upto`.
 async fn committed_before(client: &tokio_postgres::Client, upto: &str) -> Vec<Change> {
     let rows = client
-        .query(
-            "SELECT data FROM pg_logical_slot_peek_changes('reference', $1::text::pg_lsn, NULL)",
-            &[&upto],
-        )
+        .query("SELECT data FROM pg_logical_slot_peek_changes('reference', $1::text::pg_lsn, NULL)", &[&upto])
         .await
         .expect("peek reference slot");
-    rows.iter()
-        .filter_map(|r| parse_test_decoding(&r.get::<_, String>(0)))
-        .collect()
+    rows.iter().filter_map(|r| parse_test_decoding(&r.get::<_, String>(0))).collect()
 }
 
 /// `table public.kv: UPDATE: id[integer]:5 v[bigint]:123` → ('u', 5, 123).
@@ -88,7 +83,10 @@ async fn kill_dash_nine_during_a_workload_loses_nothing_and_never_acks_ahead_of_
         .await
         .unwrap();
     // The reference: PostgreSQL's own test_decoding view of every committed change.
-    client.batch_execute("SELECT pg_create_logical_replication_slot('reference', 'test_decoding')").await.unwrap();
+    client
+        .batch_execute("SELECT pg_create_logical_replication_slot('reference', 'test_decoding')")
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.jsonl");
     let total = workload_size();
@@ -97,7 +95,10 @@ async fn kill_dash_nine_during_a_workload_loses_nothing_and_never_acks_ahead_of_
     let mut first = Some(spawn_capture(cdc(&cluster, "postgres", dir.path()), &output));
     let c = &client;
     wait_for("the capture slot", WAIT, || async move {
-        c.query_opt("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot'", &[]).await.unwrap().map(|_| ())
+        c.query_opt("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot'", &[])
+            .await
+            .unwrap()
+            .map(|_| ())
     })
     .await;
 
@@ -125,7 +126,8 @@ async fn kill_dash_nine_during_a_workload_loses_nothing_and_never_acks_ahead_of_
     let mut rng = fastrand::Rng::with_seed(42);
     for round in 0..5 {
         let before = read_changes(&output).len();
-        let mut child = first.take().unwrap_or_else(|| spawn_capture(cdc(&cluster, "postgres", dir.path()), &output));
+        let mut child =
+            first.take().unwrap_or_else(|| spawn_capture(cdc(&cluster, "postgres", dir.path()), &output));
         let step = rng.usize(1..=(total / 8).max(2));
         let out = output.clone();
         let writer_done = writer.is_finished();
@@ -145,15 +147,22 @@ async fn kill_dash_nine_during_a_workload_loses_nothing_and_never_acks_ahead_of_
         // The slot never confirms past what the file holds: every change of a transaction that committed before
         // confirmed_flush_lsn is in the output.
         let confirmed: String = client
-            .query_one("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'", &[])
+            .query_one(
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
+                &[],
+            )
             .await
             .unwrap()
             .get(0);
         let written: HashSet<Change> = read_changes(&output).into_iter().collect();
         let acked = committed_before(&client, &confirmed).await;
         let missing: Vec<&Change> = acked.iter().filter(|c| !written.contains(c)).collect();
-        assert!(missing.is_empty(), "round {round}: slot confirmed {confirmed} but {} changes are not in the sink: {:?}",
-            missing.len(), &missing[..missing.len().min(5)]);
+        assert!(
+            missing.is_empty(),
+            "round {round}: slot confirmed {confirmed} but {} changes are not in the sink: {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
     }
     writer.await.unwrap();
 
@@ -249,7 +258,9 @@ async fn idle_published_tables_do_not_hold_wal_while_another_table_is_written() 
         (now < 1_000_000).then_some(now)
     })
     .await;
-    eprintln!("unpublished writes: {written_wal} bytes of WAL; retained by the slot afterwards: {bounded} bytes");
+    eprintln!(
+        "unpublished writes: {written_wal} bytes of WAL; retained by the slot afterwards: {bounded} bytes"
+    );
     child.kill().unwrap();
     let _ = child.wait();
 }

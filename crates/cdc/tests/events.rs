@@ -44,10 +44,7 @@ async fn capture_writes_seed_compatible_envelopes_with_the_schema_wrapper_and_to
         async move { (n >= 1).then_some(()) }
     })
     .await;
-    client
-        .batch_execute("UPDATE customers SET balance = 11.25 WHERE customer_id = 1")
-        .await
-        .unwrap();
+    client.batch_execute("UPDATE customers SET balance = 11.25 WHERE customer_id = 1").await.unwrap();
     client.batch_execute("DELETE FROM customers WHERE customer_id = 1").await.unwrap();
     let out = output.clone();
     let records = wait_for("update, delete and tombstone", Duration::from_secs(60), || {
@@ -84,10 +81,7 @@ async fn capture_writes_seed_compatible_envelopes_with_the_schema_wrapper_and_to
 async fn tail_prints_live_changes_of_the_chosen_table_and_leaves_no_slot_behind() {
     let cluster = PgCluster::start();
     let client = cluster.connect("postgres").await;
-    client
-        .batch_execute(&format!("{SEED_LIKE} CREATE TABLE other (id int PRIMARY KEY);"))
-        .await
-        .unwrap();
+    client.batch_execute(&format!("{SEED_LIKE} CREATE TABLE other (id int PRIMARY KEY);")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut child = cdc(&cluster, "postgres", dir.path())
         .args(["tail", "--format", "json", "--table", "customers", "--max-events", "2"])

@@ -1,4 +1,5 @@
 //! Tests of the `cdc` binary: crash safety, idle safety and operator-facing errors, against real PostgreSQL.
+#![allow(clippy::unwrap_used)] // a panic is how a test reports; helpers outside #[test] fns unwrap too
 
 mod support;
 

@@ -162,10 +162,7 @@ impl EnvelopeConfig {
     /// Checks the values serde cannot; `path` is the section's key path (`envelope`).
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         let prefix_ok = !self.topic_prefix.is_empty()
-            && self
-                .topic_prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            && self.topic_prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !prefix_ok {
             return Err(ConfigError::invalid(
                 format!("{path}.topic_prefix"),

@@ -41,18 +41,11 @@ impl Decimal {
         if int_part.len() + frac_part.len() == 0 || !all_digits(int_part) || !all_digits(frac_part) {
             return None;
         }
-        let mut digits: Vec<u8> = int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .skip_while(|&b| b == b'0')
-            .collect();
+        let mut digits: Vec<u8> =
+            int_part.bytes().chain(frac_part.bytes()).skip_while(|&b| b == b'0').collect();
         digits.shrink_to_fit();
         let scale = i64::try_from(frac_part.len()).ok()? - exponent;
-        Some(Decimal {
-            negative: negative && !digits.is_empty(),
-            digits,
-            scale,
-        })
+        Some(Decimal { negative: negative && !digits.is_empty(), digits, scale })
     }
 
     pub(crate) fn scale(&self) -> i64 {
@@ -77,22 +70,14 @@ impl Decimal {
                 increment(&mut digits);
             }
         }
-        Decimal {
-            negative: self.negative && !digits.is_empty(),
-            digits,
-            scale,
-        }
+        Decimal { negative: self.negative && !digits.is_empty(), digits, scale }
     }
 
     /// Java's `stripTrailingZeros()` followed by Debezium's "negative scale becomes 0": the smallest scale ≥
     /// 0 that represents the value exactly.
     pub(crate) fn strip_trailing_zeros(&self) -> Decimal {
         if self.digits.is_empty() {
-            return Decimal {
-                negative: false,
-                digits: Vec::new(),
-                scale: 0,
-            };
+            return Decimal { negative: false, digits: Vec::new(), scale: 0 };
         }
         if self.scale < 0 {
             return self.rescale(0);
@@ -101,11 +86,7 @@ impl Decimal {
         let strip = trailing.min(usize::try_from(self.scale).unwrap_or(usize::MAX));
         let mut digits = self.digits.clone();
         digits.truncate(digits.len() - strip);
-        Decimal {
-            negative: self.negative,
-            digits,
-            scale: self.scale - strip as i64,
-        }
+        Decimal { negative: self.negative, digits, scale: self.scale - strip as i64 }
     }
 
     /// The unscaled value as minimal big-endian two's complement (`BigInteger.toByteArray()`): `[0x00]` for
@@ -191,10 +172,7 @@ mod tests {
     use super::*;
 
     fn bytes_of(text: &str, scale: i64) -> Vec<u8> {
-        Decimal::parse(text)
-            .expect("valid decimal")
-            .rescale(scale)
-            .unscaled_twos_complement()
+        Decimal::parse(text).expect("valid decimal").rescale(scale).unscaled_twos_complement()
     }
 
     #[test]
@@ -217,21 +195,9 @@ mod tests {
         assert_eq!(d.rescale(5), Decimal::parse("-12.34500").expect("valid"));
         assert_eq!(d.rescale(2), Decimal::parse("-12.35").expect("valid"));
         assert_eq!(d.rescale(-1), Decimal::parse("-1e1").expect("valid"));
-        assert_eq!(
-            Decimal::parse("0.4").expect("valid").rescale(0),
-            Decimal::parse("0").expect("valid")
-        );
-        assert_eq!(
-            Decimal::parse("9.99").expect("valid").rescale(1),
-            Decimal::parse("10.0").expect("valid")
-        );
-        assert_eq!(
-            Decimal::parse("0.005")
-                .expect("valid")
-                .rescale(0)
-                .unscaled_twos_complement(),
-            [0]
-        );
+        assert_eq!(Decimal::parse("0.4").expect("valid").rescale(0), Decimal::parse("0").expect("valid"));
+        assert_eq!(Decimal::parse("9.99").expect("valid").rescale(1), Decimal::parse("10.0").expect("valid"));
+        assert_eq!(Decimal::parse("0.005").expect("valid").rescale(0).unscaled_twos_complement(), [0]);
     }
 
     #[test]
@@ -248,18 +214,7 @@ mod tests {
 
     #[test]
     fn malformed_text_is_rejected() {
-        for bad in [
-            "",
-            "-",
-            ".",
-            "1.2.3",
-            "NaN",
-            "Infinity",
-            "1e",
-            "12a",
-            "--1",
-            "1e99999999",
-        ] {
+        for bad in ["", "-", ".", "1.2.3", "NaN", "Infinity", "1e", "12a", "--1", "1e99999999"] {
             assert_eq!(Decimal::parse(bad), None, "{bad:?}");
         }
     }

@@ -111,11 +111,7 @@ impl SchemaJson {
 impl Envelope {
     /// An encoder for changes of `database` (`source.db`).
     pub fn new(config: EnvelopeConfig, database: impl Into<String>) -> Self {
-        Envelope {
-            config,
-            database: database.into(),
-            tables: HashMap::new(),
-        }
+        Envelope { config, database: database.into(), tables: HashMap::new() }
     }
 
     pub fn config(&self) -> &EnvelopeConfig {
@@ -131,13 +127,7 @@ impl Envelope {
             .replace("{schema}", &table.schema)
             .replace("{table}", &table.name)
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
             .collect()
     }
 
@@ -218,10 +208,9 @@ impl Envelope {
         let table = self.encoding(&event.schema);
         let (before, after) = match event.op {
             Op::Truncate => (J::Null, J::Null),
-            _ => (
-                row_json(table, event, event.before.as_ref()),
-                row_json(table, event, event.after.as_ref()),
-            ),
+            _ => {
+                (row_json(table, event, event.before.as_ref()), row_json(table, event, event.after.as_ref()))
+            }
         };
         let mut out = Map::with_capacity(6);
         out.insert("before".into(), before);
@@ -240,16 +229,10 @@ impl Envelope {
         out.insert("version".into(), J::from(VERSION));
         out.insert("connector".into(), J::from(CONNECTOR));
         out.insert("name".into(), J::from(self.config.topic_prefix.as_str()));
-        out.insert(
-            "ts_ms".into(),
-            J::from(event.tx.commit_time_micros.div_euclid(1_000)),
-        );
+        out.insert("ts_ms".into(), J::from(event.tx.commit_time_micros.div_euclid(1_000)));
         out.insert("snapshot".into(), J::from(event.snapshot.code()));
         out.insert("db".into(), J::from(self.database.as_str()));
-        out.insert(
-            "sequence".into(),
-            J::from(format!("[\"{commit_lsn}\",\"{lsn}\"]")),
-        );
+        out.insert("sequence".into(), J::from(format!("[\"{commit_lsn}\",\"{lsn}\"]")));
         out.insert("schema".into(), J::from(event.schema.id.schema.as_str()));
         out.insert("table".into(), J::from(event.schema.id.name.as_str()));
         out.insert("txId".into(), J::from(event.tx.xid));
@@ -272,23 +255,15 @@ impl Envelope {
 
 impl TableEncoding {
     fn build(config: &EnvelopeConfig, table: &TableSchema) -> Self {
-        let codecs: Vec<FieldCodec> = table
-            .columns
-            .iter()
-            .map(|c| FieldCodec::for_column(c, config))
-            .collect();
+        let codecs: Vec<FieldCodec> =
+            table.columns.iter().map(|c| FieldCodec::for_column(c, config)).collect();
         let key_columns: Vec<usize> = table.key_columns().map(|(i, _)| i).collect();
         let prefix = &config.topic_prefix;
         let value_schema = (config.format == EventFormat::JsonSchema)
             .then(|| SchemaJson::new(schema::envelope_schema(prefix, table, &codecs).to_json()));
         let key_schema = (config.key_format() == EventFormat::JsonSchema && !key_columns.is_empty())
             .then(|| SchemaJson::new(schema::key_schema(prefix, table, &codecs, &key_columns).to_json()));
-        TableEncoding {
-            codecs,
-            key_columns,
-            value_schema,
-            key_schema,
-        }
+        TableEncoding { codecs, key_columns, value_schema, key_schema }
     }
 }
 
@@ -303,12 +278,7 @@ fn row_json(table: &TableEncoding, event: &ChangeEvent, row: Option<&Row>) -> J 
         .iter()
         .zip(&table.codecs)
         .enumerate()
-        .map(|(i, (column, codec))| {
-            (
-                column.name.clone(),
-                codec.encode(row.get(i).unwrap_or(&Value::Null)),
-            )
-        })
+        .map(|(i, (column, codec))| (column.name.clone(), codec.encode(row.get(i).unwrap_or(&Value::Null))))
         .collect();
     J::Object(object)
 }
@@ -324,10 +294,7 @@ fn key_payload(table: &TableEncoding, event: &ChangeEvent) -> Option<J> {
         .filter_map(|&i| {
             let column = event.schema.columns.get(i)?;
             let codec = table.codecs.get(i)?;
-            Some((
-                column.name.clone(),
-                codec.encode(row.get(i).unwrap_or(&Value::Null)),
-            ))
+            Some((column.name.clone(), codec.encode(row.get(i).unwrap_or(&Value::Null))))
         })
         .collect();
     Some(J::Object(object))

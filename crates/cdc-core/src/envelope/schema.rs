@@ -90,10 +90,7 @@ impl ConnectSchema {
             }
             Kind::Struct(fields) => {
                 out.insert("type".into(), J::from("struct"));
-                let fields = fields
-                    .iter()
-                    .map(|(name, schema)| schema.to_field_json(name))
-                    .collect();
+                let fields = fields.iter().map(|(name, schema)| schema.to_field_json(name)).collect();
                 out.insert("fields".into(), J::Array(fields));
             }
             Kind::Array(items) => {
@@ -117,11 +114,8 @@ impl ConnectSchema {
             out.insert("doc".into(), J::from(doc));
         }
         if !self.parameters.is_empty() {
-            let parameters = self
-                .parameters
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), J::from(v.as_str())))
-                .collect();
+            let parameters =
+                self.parameters.iter().map(|(k, v)| ((*k).to_owned(), J::from(v.as_str()))).collect();
             out.insert("parameters".into(), J::Object(parameters));
         }
         if let Some(default) = &self.default {
@@ -172,14 +166,14 @@ impl FieldCodec {
             C::DecimalString | C::Text => S::primitive("string"),
             C::Uuid => S::primitive("string").logical("io.debezium.data.Uuid"),
             C::Json | C::HstoreJson => S::primitive("string").logical("io.debezium.data.Json"),
-            C::Enum { allowed } => S::primitive("string")
-                .logical("io.debezium.data.Enum")
-                .parameter("allowed", allowed.as_str()),
+            C::Enum { allowed } => {
+                S::primitive("string").logical("io.debezium.data.Enum").parameter("allowed", allowed.as_str())
+            }
             C::Binary(BinaryHandling::Bytes) => S::primitive("bytes"),
             C::Binary(_) => S::primitive("string"),
-            C::Bits { length } => S::primitive("bytes")
-                .logical("io.debezium.data.Bits")
-                .parameter("length", length.to_string()),
+            C::Bits { length } => {
+                S::primitive("bytes").logical("io.debezium.data.Bits").parameter("length", length.to_string())
+            }
             C::Date { connect: false } => S::primitive("int32").logical("io.debezium.time.Date"),
             C::Date { connect: true } => S::primitive("int32").logical("org.apache.kafka.connect.data.Date"),
             C::TimeMillis { connect: false } => S::primitive("int32").logical("io.debezium.time.Time"),
@@ -223,12 +217,7 @@ fn column_fields(
         .zip(codecs)
         .enumerate()
         .filter(|(i, _)| wanted(*i))
-        .map(|(_, (column, codec))| {
-            (
-                column.name.clone(),
-                codec.connect_schema().optional(column.nullable),
-            )
-        })
+        .map(|(_, (column, codec))| (column.name.clone(), codec.connect_schema().optional(column.nullable)))
         .collect()
 }
 

@@ -77,11 +77,7 @@ pub(crate) fn zoned_timestamp(micros: i64, fraction: Fraction) -> String {
 pub(crate) fn zoned_time(local_micros: i64, offset_seconds: i32) -> String {
     let utc = local_micros - i64::from(offset_seconds) * MICROS_PER_SECOND;
     // 24:00:00 is a valid PostgreSQL time; keep it rather than wrapping it to 00:00:00 of no day.
-    let utc = if utc == MICROS_PER_DAY {
-        utc
-    } else {
-        utc.rem_euclid(MICROS_PER_DAY)
-    };
+    let utc = if utc == MICROS_PER_DAY { utc } else { utc.rem_euclid(MICROS_PER_DAY) };
     let mut out = String::with_capacity(20);
     push_time(&mut out, utc, Fraction::Trimmed);
     out.push('Z');
@@ -111,11 +107,8 @@ pub(crate) fn interval_iso(months: i32, days: i32, micros: i64) -> String {
     let whole = (sub_minute / MICROS_PER_SECOND).unsigned_abs();
     let fraction = format!("{:06}", (sub_minute % MICROS_PER_SECOND).unsigned_abs());
     let fraction = fraction.trim_end_matches('0');
-    let seconds = if fraction.is_empty() {
-        format!("{sign}{whole}")
-    } else {
-        format!("{sign}{whole}.{fraction}")
-    };
+    let seconds =
+        if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") };
     format!("P{years}Y{months}M{days}DT{hours}H{minutes}M{seconds}S")
 }
 
@@ -137,34 +130,13 @@ mod tests {
     #[test]
     fn zoned_timestamps_print_like_java_time() {
         let t = 1_704_164_645_123_456; // 2024-01-02 03:04:05.123456 UTC
-        assert_eq!(
-            zoned_timestamp(t, Fraction::Fixed(6)),
-            "2024-01-02T03:04:05.123456Z"
-        );
-        assert_eq!(
-            zoned_timestamp(t - 123_456, Fraction::Fixed(6)),
-            "2024-01-02T03:04:05.000000Z"
-        );
-        assert_eq!(
-            zoned_timestamp(t - 3_456, Fraction::Fixed(3)),
-            "2024-01-02T03:04:05.120Z"
-        );
-        assert_eq!(
-            zoned_timestamp(t - 123_456, Fraction::Trimmed),
-            "2024-01-02T03:04:05Z"
-        );
-        assert_eq!(
-            zoned_timestamp(-1, Fraction::Fixed(6)),
-            "1969-12-31T23:59:59.999999Z"
-        );
-        assert_eq!(
-            zoned_timestamp(253_402_300_800_000_000, Fraction::Trimmed),
-            "+10000-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            zoned_timestamp(-62_198_755_200_000_000, Fraction::Trimmed),
-            "-0001-01-01T00:00:00Z"
-        );
+        assert_eq!(zoned_timestamp(t, Fraction::Fixed(6)), "2024-01-02T03:04:05.123456Z");
+        assert_eq!(zoned_timestamp(t - 123_456, Fraction::Fixed(6)), "2024-01-02T03:04:05.000000Z");
+        assert_eq!(zoned_timestamp(t - 3_456, Fraction::Fixed(3)), "2024-01-02T03:04:05.120Z");
+        assert_eq!(zoned_timestamp(t - 123_456, Fraction::Trimmed), "2024-01-02T03:04:05Z");
+        assert_eq!(zoned_timestamp(-1, Fraction::Fixed(6)), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(zoned_timestamp(253_402_300_800_000_000, Fraction::Trimmed), "+10000-01-01T00:00:00Z");
+        assert_eq!(zoned_timestamp(-62_198_755_200_000_000, Fraction::Trimmed), "-0001-01-01T00:00:00Z");
     }
 
     #[test]

@@ -106,13 +106,8 @@ impl FieldCodec {
 
     fn for_type(ty: &PgType, type_modifier: i32, config: &EnvelopeConfig) -> FieldCodec {
         // The modifier helpers live on `Column`; an array column's modifier is its element's.
-        let column = || Column {
-            name: String::new(),
-            pg_type: ty.clone(),
-            type_modifier,
-            nullable: true,
-            key: false,
-        };
+        let column =
+            || Column { name: String::new(), pg_type: ty.clone(), type_modifier, nullable: true, key: false };
         let adaptive_millis = |precision: u32| precision <= 3;
         match &ty.kind {
             TypeKind::Bool => FieldCodec::Bool,
@@ -122,27 +117,21 @@ impl FieldCodec {
             TypeKind::Float4 => FieldCodec::Float32,
             TypeKind::Float8 => FieldCodec::Float64,
             TypeKind::Numeric => match (config.decimal_handling, column().numeric_precision_scale()) {
-                (DecimalHandling::Precise, Some((precision, scale))) => FieldCodec::Decimal {
-                    scale: signed_numeric_scale(scale),
-                    precision: Some(precision),
-                },
+                (DecimalHandling::Precise, Some((precision, scale))) => {
+                    FieldCodec::Decimal { scale: signed_numeric_scale(scale), precision: Some(precision) }
+                }
                 (DecimalHandling::Precise, None) => FieldCodec::VariableDecimal,
                 (DecimalHandling::String, _) => FieldCodec::DecimalString,
                 (DecimalHandling::Double, _) => FieldCodec::DecimalDouble,
             },
             TypeKind::Money => match config.decimal_handling {
-                DecimalHandling::Precise => FieldCodec::Decimal {
-                    scale: 2,
-                    precision: None,
-                },
+                DecimalHandling::Precise => FieldCodec::Decimal { scale: 2, precision: None },
                 DecimalHandling::String => FieldCodec::DecimalString,
                 DecimalHandling::Double => FieldCodec::DecimalDouble,
             },
             TypeKind::Text | TypeKind::Inet | TypeKind::MacAddr | TypeKind::Other => FieldCodec::Text,
             TypeKind::Bytea => FieldCodec::Binary(config.binary_handling),
-            TypeKind::Date => FieldCodec::Date {
-                connect: config.time_precision == TimePrecision::Connect,
-            },
+            TypeKind::Date => FieldCodec::Date { connect: config.time_precision == TimePrecision::Connect },
             TypeKind::Time => match config.time_precision {
                 TimePrecision::Adaptive if adaptive_millis(column().time_precision()) => {
                     FieldCodec::TimeMillis { connect: false }
@@ -158,9 +147,9 @@ impl FieldCodec {
                 }
                 _ => FieldCodec::TimestampMicros,
             },
-            TypeKind::TimestampTz => FieldCodec::ZonedTimestamp {
-                fraction_digits: column().time_precision(),
-            },
+            TypeKind::TimestampTz => {
+                FieldCodec::ZonedTimestamp { fraction_digits: column().time_precision() }
+            }
             TypeKind::Interval => match config.interval_handling {
                 IntervalHandling::Numeric => FieldCodec::IntervalMicros,
                 IntervalHandling::String => FieldCodec::IntervalIso,
@@ -180,9 +169,7 @@ impl FieldCodec {
                 HstoreHandling::Json => FieldCodec::HstoreJson,
                 HstoreHandling::Map => FieldCodec::HstoreMap,
             },
-            TypeKind::Enum(labels) => FieldCodec::Enum {
-                allowed: labels.join(","),
-            },
+            TypeKind::Enum(labels) => FieldCodec::Enum { allowed: labels.join(",") },
             TypeKind::Array(element) => {
                 FieldCodec::Array(Box::new(Self::for_type(element, type_modifier, config)))
             }
@@ -221,13 +208,9 @@ impl FieldCodec {
             }),
             (C::TimeMillis { .. }, Value::Time(micros)) => J::from(micros / 1_000),
             (C::TimeMicros, Value::Time(micros)) => J::from(*micros),
-            (
-                C::ZonedTime,
-                Value::TimeTz {
-                    micros,
-                    offset_seconds,
-                },
-            ) => J::String(temporal::zoned_time(*micros, *offset_seconds)),
+            (C::ZonedTime, Value::TimeTz { micros, offset_seconds }) => {
+                J::String(temporal::zoned_time(*micros, *offset_seconds))
+            }
             (C::TimestampMillis { .. }, Value::Timestamp(ts) | Value::TimestampTz(ts)) => {
                 J::from(epoch(ts, |micros| micros.div_euclid(1_000)))
             }

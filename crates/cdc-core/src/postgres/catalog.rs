@@ -79,8 +79,8 @@ impl Catalog {
             .await
             .map_err(PgError::query(during()))?;
         let ident: String = head.get(2);
-        let replica_identity =
-            ReplicaIdentity::from_code(ident.as_bytes().first().copied().unwrap_or(b'd')).unwrap_or(ReplicaIdentity::Default);
+        let replica_identity = ReplicaIdentity::from_code(ident.as_bytes().first().copied().unwrap_or(b'd'))
+            .unwrap_or(ReplicaIdentity::Default);
         let mut info = TableInfo {
             oid,
             id: TableId::new(head.get::<_, String>(0), head.get::<_, String>(1)),
@@ -141,7 +141,13 @@ impl Catalog {
                 key,
             });
         }
-        Ok(TableSchema { relation_oid: info.oid, id: info.id.clone(), columns: out, replica_identity, version: 0 })
+        Ok(TableSchema {
+            relation_oid: info.oid,
+            id: info.id.clone(),
+            columns: out,
+            replica_identity,
+            version: 0,
+        })
     }
 
     /// Classifies a type oid: built-ins without a query, everything else from `pg_type` (cached).

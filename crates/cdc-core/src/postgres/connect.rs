@@ -83,7 +83,11 @@ pub(crate) fn connect_error(config: &PostgresConfig, error: tokio_postgres::Erro
 }
 
 /// Reason and hint for a server-side refusal (shared with the replication connection).
-pub(crate) fn classify_sqlstate(code: &str, message: &str, config: &PostgresConfig) -> (String, &'static str) {
+pub(crate) fn classify_sqlstate(
+    code: &str,
+    message: &str,
+    config: &PostgresConfig,
+) -> (String, &'static str) {
     let hint = match code {
         "28P01" => "check the password (POSTGRES_PASSWORD or [postgres].password)",
         "28000" => "the server's pg_hba.conf has no entry for this user, database and address; add one",
@@ -100,10 +104,19 @@ pub(crate) fn classify_sqlstate(code: &str, message: &str, config: &PostgresConf
 fn classify_io(text: &str) -> (String, &'static str) {
     let lower = text.to_lowercase();
     if lower.contains("refused") {
-        ("connection refused".into(), "is PostgreSQL running and listening there? check POSTGRES_HOST and POSTGRES_PORT")
+        (
+            "connection refused".into(),
+            "is PostgreSQL running and listening there? check POSTGRES_HOST and POSTGRES_PORT",
+        )
     } else if lower.contains("timed out") || lower.contains("timeout") {
-        ("connection timed out".into(), "check the host, the port and any firewall between here and the server")
-    } else if lower.contains("failed to lookup") || lower.contains("name or service not known") || lower.contains("dns") {
+        (
+            "connection timed out".into(),
+            "check the host, the port and any firewall between here and the server",
+        )
+    } else if lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+        || lower.contains("dns")
+    {
         ("host name not found".into(), "check POSTGRES_HOST")
     } else if lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate") {
         (

@@ -21,7 +21,9 @@ pub enum Decoded {
     Nothing,
     Events(Vec<ChangeEvent>),
     /// A transaction ended: acknowledging `end_lsn` once its events are durable loses nothing.
-    Commit { end_lsn: Lsn },
+    Commit {
+        end_lsn: Lsn,
+    },
 }
 
 #[derive(Debug)]
@@ -64,7 +66,8 @@ impl StreamDecoder {
     ) -> Result<Decoded, PgError> {
         match message {
             PgOutputMessage::Begin { final_lsn, commit_time_micros, xid } => {
-                self.tx = Some(OpenTx { xid, final_lsn, commit_time_micros, total: 0, per_table: HashMap::new() });
+                self.tx =
+                    Some(OpenTx { xid, final_lsn, commit_time_micros, total: 0, per_table: HashMap::new() });
                 Ok(Decoded::Nothing)
             }
             PgOutputMessage::Commit { end_lsn, .. } => {
@@ -122,7 +125,12 @@ impl StreamDecoder {
         }
     }
 
-    async fn on_relation(&mut self, body: RelationBody, client: &Client, catalog: &mut Catalog) -> Result<(), PgError> {
+    async fn on_relation(
+        &mut self,
+        body: RelationBody,
+        client: &Client,
+        catalog: &mut Catalog,
+    ) -> Result<(), PgError> {
         let info = catalog.table(client, body.oid).await?;
         let columns: Vec<RawColumn> = body
             .columns
@@ -151,10 +159,9 @@ impl StreamDecoder {
     }
 
     fn schema(&self, oid: u32) -> Result<SchemaRef, PgError> {
-        self.relations
-            .get(&oid)
-            .cloned()
-            .ok_or_else(|| PgError::Protocol(format!("change for relation {oid} before its Relation message")))
+        self.relations.get(&oid).cloned().ok_or_else(|| {
+            PgError::Protocol(format!("change for relation {oid} before its Relation message"))
+        })
     }
 
     fn event(

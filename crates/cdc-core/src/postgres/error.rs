@@ -82,7 +82,9 @@ impl PgError {
                 Retry::Permanent
             }
             PgError::Query { source, .. } => match source.code() {
-                Some(code) if code.code().starts_with("08") || code.code().starts_with("57") => Retry::Transient,
+                Some(code) if code.code().starts_with("08") || code.code().starts_with("57") => {
+                    Retry::Transient
+                }
                 Some(_) => Retry::Permanent,
                 None => Retry::Transient,
             },

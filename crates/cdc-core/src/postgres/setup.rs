@@ -78,7 +78,11 @@ pub async fn prepare_publication(
         };
         let sql = format!("CREATE PUBLICATION {} {target}", quote_ident(&config.publication));
         client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
-            problem: format!("publication {} does not exist and cannot be created: {}", config.publication, db_message(&e)),
+            problem: format!(
+                "publication {} does not exist and cannot be created: {}",
+                config.publication,
+                db_message(&e)
+            ),
             hint: format!("run as the table owner or a superuser: {sql};"),
         })?;
         tracing::info!(publication = %config.publication, "created publication");
@@ -158,7 +162,9 @@ pub async fn slot_state(client: &Client, slot: &str) -> Result<Option<SlotState>
     if plugin.as_deref() != Some("pgoutput") {
         return Err(PgError::Prerequisite {
             problem: format!("replication slot {slot} exists but uses plugin {plugin:?}, not pgoutput"),
-            hint: format!("choose another [source].slot_name, or drop it: SELECT pg_drop_replication_slot('{slot}');"),
+            hint: format!(
+                "choose another [source].slot_name, or drop it: SELECT pg_drop_replication_slot('{slot}');"
+            ),
         });
     }
     let confirmed: Option<String> = row.get(2);
@@ -177,8 +183,12 @@ pub async fn ensure_progress_table(client: &Client) -> Result<(), PgError> {
             PRIMARY KEY (slot_name, table_schema, table_name))"
     );
     client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
-        problem: format!("cannot create the snapshot progress table public.{PROGRESS_TABLE}: {}", db_message(&e)),
-        hint: "create it once as an owner (see sql/), or GRANT CREATE ON SCHEMA public to the capture role".into(),
+        problem: format!(
+            "cannot create the snapshot progress table public.{PROGRESS_TABLE}: {}",
+            db_message(&e)
+        ),
+        hint: "create it once as an owner (see sql/), or GRANT CREATE ON SCHEMA public to the capture role"
+            .into(),
     })
 }
 

@@ -37,7 +37,9 @@ pub struct SnapshotReader {
 
 impl std::fmt::Debug for SnapshotReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SnapshotReader").field("consistent_point", &self.consistent_point).finish_non_exhaustive()
+        f.debug_struct("SnapshotReader")
+            .field("consistent_point", &self.consistent_point)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,7 +117,8 @@ impl SnapshotReader {
     async fn open(&mut self, schema: SchemaRef) -> Result<TableCopy, PgError> {
         let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
         let sql = format!("COPY (SELECT {columns} FROM {}) TO STDOUT", schema.id.quoted());
-        let stream = self.client.copy_out(&sql).await.map_err(PgError::query(format!("snapshot of {}", schema.id)))?;
+        let stream =
+            self.client.copy_out(&sql).await.map_err(PgError::query(format!("snapshot of {}", schema.id)))?;
         tracing::info!(table = %schema.id, "snapshot of table started");
         Ok(TableCopy { schema, stream: Box::pin(stream), buf: BytesMut::new(), finished: false, rows: 0 })
     }

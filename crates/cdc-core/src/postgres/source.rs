@@ -83,7 +83,10 @@ pub struct PgSource {
 
 impl std::fmt::Debug for PgSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgSource").field("slot", &self.config.slot_name).field("durable", &self.durable).finish()
+        f.debug_struct("PgSource")
+            .field("slot", &self.config.slot_name)
+            .field("durable", &self.durable)
+            .finish()
     }
 }
 
@@ -120,7 +123,8 @@ impl PgSource {
             None => {
                 let mut walsender = WalSender::connect(&source.pg).await?;
                 let temporary = source.config.temporary_slot;
-                let created = walsender.create_slot(&source.config.slot_name, temporary, wants_snapshot).await?;
+                let created =
+                    walsender.create_slot(&source.config.slot_name, temporary, wants_snapshot).await?;
                 tracing::info!(slot = %source.config.slot_name, consistent_point = %created.consistent_point,
                     "created replication slot");
                 source.durable = created.consistent_point;
@@ -136,7 +140,8 @@ impl PgSource {
                 source.emitted = source.durable;
                 if wants_snapshot {
                     let done = setup::completed_snapshots(&source.client, &source.config.slot_name).await?;
-                    let missing: Vec<TableInfo> = tables.into_iter().filter(|t| !done.contains(&t.id)).collect();
+                    let missing: Vec<TableInfo> =
+                        tables.into_iter().filter(|t| !done.contains(&t.id)).collect();
                     if !missing.is_empty() {
                         // The slot's own snapshot is gone with the connection that exported it: take a fresh
                         // consistent point from a temporary slot for the tables still to do.
@@ -155,7 +160,9 @@ impl PgSource {
                 }
             }
         }
-        if matches!(source.phase, Phase::BeforeStream) && source.config.snapshot_mode == SnapshotMode::InitialOnly {
+        if matches!(source.phase, Phase::BeforeStream)
+            && source.config.snapshot_mode == SnapshotMode::InitialOnly
+        {
             source.phase = Phase::Finished;
         }
         Ok(source)
@@ -171,10 +178,16 @@ impl PgSource {
         self.durable
     }
 
-    async fn begin_snapshot(&mut self, tables: &[TableInfo], snapshot_name: &str, at: Lsn) -> Result<(), PgError> {
+    async fn begin_snapshot(
+        &mut self,
+        tables: &[TableInfo],
+        snapshot_name: &str,
+        at: Lsn,
+    ) -> Result<(), PgError> {
         let mut schemas: Vec<SchemaRef> = Vec::with_capacity(tables.len());
         for info in tables {
-            let mut schema = self.catalog.schema(&self.client, info, &info.columns, info.replica_identity).await?;
+            let mut schema =
+                self.catalog.schema(&self.client, info, &info.columns, info.replica_identity).await?;
             schema.version = 1;
             let schema = Arc::new(schema);
             self.decoder.seed(schema.clone());
@@ -217,7 +230,14 @@ impl PgSource {
         let mut payload = Vec::with_capacity(34);
         let now = pgoutput::unix_micros_to_pg_epoch_micros(chrono::Utc::now().timestamp_micros());
         let write = self.received.max(self.durable);
-        pgoutput::encode_standby_status_update(write, self.durable, self.durable, now, reply_requested, &mut payload);
+        pgoutput::encode_standby_status_update(
+            write,
+            self.durable,
+            self.durable,
+            now,
+            reply_requested,
+            &mut payload,
+        );
         stream.send_copy_data(&payload).await?;
         self.last_status = Instant::now();
         Ok(())
@@ -268,7 +288,8 @@ impl PgSource {
             if now.duration_since(self.last_status) >= status_every {
                 self.send_status(false).await?;
             }
-            let idle = batch.events.is_empty() && !self.decoder.in_transaction() && self.emitted <= self.durable;
+            let idle =
+                batch.events.is_empty() && !self.decoder.in_transaction() && self.emitted <= self.durable;
             if idle
                 && self.config.heartbeat_interval_ms > 0
                 && now.duration_since(self.last_keepalive_request) >= keepalive_every
@@ -310,8 +331,9 @@ impl PgSource {
                 }
                 ReplicationMessage::PrimaryKeepalive { wal_end, reply_requested, .. } => {
                     self.received = self.received.max(wal_end);
-                    let nothing_in_flight =
-                        batch.events.is_empty() && !self.decoder.in_transaction() && self.emitted <= self.durable;
+                    let nothing_in_flight = batch.events.is_empty()
+                        && !self.decoder.in_transaction()
+                        && self.emitted <= self.durable;
                     if nothing_in_flight && wal_end > self.durable && batch.checkpoint.is_none() {
                         // Everything before wal_end was decoded and none of it was ours: safe to confirm.
                         self.emitted = wal_end;

@@ -27,12 +27,18 @@ pub fn client_config(config: &PostgresConfig) -> Result<Option<Arc<ClientConfig>
             if config.sslmode == SslMode::VerifyFull {
                 builder.with_root_certificates(roots).with_no_client_auth()
             } else {
-                let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .map_err(|e| PgError::Tls(e.to_string()))?;
+                let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| PgError::Tls(e.to_string()))?;
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(AcceptAnyCert { provider, verify_name: Some(inner) }))
+                    .with_custom_certificate_verifier(Arc::new(AcceptAnyCert {
+                        provider,
+                        verify_name: Some(inner),
+                    }))
                     .with_no_client_auth()
             }
         }
@@ -48,7 +54,9 @@ fn root_store(config: &PostgresConfig) -> Result<RootCertStore, PgError> {
                 .map_err(|e| PgError::Tls(format!("cannot read sslrootcert {}: {e}", path.display())))?;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
                 let cert = cert.map_err(|e| PgError::Tls(format!("bad PEM in {}: {e}", path.display())))?;
-                roots.add(cert).map_err(|e| PgError::Tls(format!("bad certificate in {}: {e}", path.display())))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| PgError::Tls(format!("bad certificate in {}: {e}", path.display())))?;
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -77,7 +85,9 @@ impl ServerCertVerifier for AcceptAnyCert {
             match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
                 Ok(ok) => return Ok(ok),
                 Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-                | Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { .. })) => {}
+                | Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForNameContext { .. },
+                )) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -90,7 +100,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -99,7 +114,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -12,7 +12,9 @@
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_256_PLUS};
+use postgres_protocol::authentication::sasl::{
+    ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_256_PLUS,
+};
 use postgres_protocol::message::frontend;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -70,9 +72,8 @@ impl WalSender {
     pub async fn connect(config: &PostgresConfig) -> Result<WalSender, PgError> {
         let timeout = Duration::from_secs(config.connect_timeout_secs.max(1));
         let target = config.describe();
-        let io = tokio::time::timeout(timeout, open_transport(config))
-            .await
-            .map_err(|_| PgError::Connect {
+        let io =
+            tokio::time::timeout(timeout, open_transport(config)).await.map_err(|_| PgError::Connect {
                 target: target.clone(),
                 reason: "connection timed out".into(),
                 hint: "check the host, the port and any firewall between here and the server",
@@ -85,18 +86,22 @@ impl WalSender {
             write_buf: BytesMut::new(),
             target,
         };
-        tokio::time::timeout(timeout, conn.startup(config, tls_end_point))
-            .await
-            .map_err(|_| PgError::Connect {
+        tokio::time::timeout(timeout, conn.startup(config, tls_end_point)).await.map_err(|_| {
+            PgError::Connect {
                 target: conn.target.clone(),
                 reason: "timed out during startup and authentication".into(),
                 hint: "the server accepted the connection but did not answer; check it is PostgreSQL",
                 source: None,
-            })??;
+            }
+        })??;
         Ok(conn)
     }
 
-    async fn startup(&mut self, config: &PostgresConfig, tls_end_point: Option<Vec<u8>>) -> Result<(), PgError> {
+    async fn startup(
+        &mut self,
+        config: &PostgresConfig,
+        tls_end_point: Option<Vec<u8>>,
+    ) -> Result<(), PgError> {
         let options = session_options();
         let params = [
             ("user", config.user.as_str()),
@@ -106,7 +111,8 @@ impl WalSender {
             ("options", options.as_str()),
             ("client_encoding", "UTF8"),
         ];
-        frontend::startup_message(params.iter().copied(), &mut self.write_buf).map_err(|e| self.io_err("startup", e))?;
+        frontend::startup_message(params.iter().copied(), &mut self.write_buf)
+            .map_err(|e| self.io_err("startup", e))?;
         self.send().await?;
         let password = config.password.as_ref().map(|p| p.expose().as_bytes().to_vec());
         let missing_password = || PgError::Connect {
@@ -238,7 +244,9 @@ impl WalSender {
             if export_snapshot { "EXPORT_SNAPSHOT" } else { "NOEXPORT_SNAPSHOT" }
         );
         let rows = self.simple_query(&sql).await?;
-        let row = rows.first().ok_or_else(|| PgError::Protocol("CREATE_REPLICATION_SLOT returned no row".into()))?;
+        let row = rows
+            .first()
+            .ok_or_else(|| PgError::Protocol("CREATE_REPLICATION_SLOT returned no row".into()))?;
         let consistent_point = row
             .get(1)
             .cloned()
@@ -261,7 +269,10 @@ impl WalSender {
             .map(|(k, v)| format!("\"{k}\" '{}'", v.replace('\'', "''")))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!("START_REPLICATION SLOT {} LOGICAL {start} ({options})", crate::schema::quote_ident(slot));
+        let sql = format!(
+            "START_REPLICATION SLOT {} LOGICAL {start} ({options})",
+            crate::schema::quote_ident(slot)
+        );
         frontend::query(&sql, &mut self.write_buf).map_err(|e| self.io_err("query", e))?;
         self.send().await?;
         let mut error = None;
@@ -271,9 +282,9 @@ impl WalSender {
                 b'W' => return Ok(ReplicationStream { conn: self }),
                 b'E' => error = Some(ServerError::parse(&msg.body)),
                 b'Z' => {
-                    return Err(error
-                        .map(|e| e.into_pg_error("START_REPLICATION"))
-                        .unwrap_or_else(|| PgError::Protocol("START_REPLICATION ended without streaming".into())))
+                    return Err(error.map(|e| e.into_pg_error("START_REPLICATION")).unwrap_or_else(|| {
+                        PgError::Protocol("START_REPLICATION ended without streaming".into())
+                    }))
                 }
                 _ => {}
             }
@@ -295,11 +306,18 @@ impl WalSender {
             if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
                 self.read_buf.reserve(READ_CHUNK);
             }
-            let n = self.io.read_buf(&mut self.read_buf).await.map_err(|e| PgError::Io { during: "read", source: e })?;
+            let n = self
+                .io
+                .read_buf(&mut self.read_buf)
+                .await
+                .map_err(|e| PgError::Io { during: "read", source: e })?;
             if n == 0 {
                 return Err(PgError::Io {
                     during: "read",
-                    source: std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed the connection"),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "server closed the connection",
+                    ),
                 });
             }
         }
@@ -341,7 +359,9 @@ impl ReplicationStream {
             match msg.tag {
                 b'd' => return Ok(msg.body),
                 b'E' => return Err(ServerError::parse(&msg.body).into_pg_error("streaming")),
-                b'c' => return Err(PgError::Protocol("server ended the replication stream (CopyDone)".into())),
+                b'c' => {
+                    return Err(PgError::Protocol("server ended the replication stream (CopyDone)".into()))
+                }
                 _ => {}
             }
         }
@@ -353,7 +373,9 @@ impl ReplicationStream {
             match msg.tag {
                 b'd' => return Ok(Some(msg.body)),
                 b'E' => return Err(ServerError::parse(&msg.body).into_pg_error("streaming")),
-                b'c' => return Err(PgError::Protocol("server ended the replication stream (CopyDone)".into())),
+                b'c' => {
+                    return Err(PgError::Protocol("server ended the replication stream (CopyDone)".into()))
+                }
                 _ => {}
             }
         }
@@ -362,7 +384,8 @@ impl ReplicationStream {
 
     /// Sends one CopyData message (a standby status update).
     pub async fn send_copy_data(&mut self, payload: &[u8]) -> Result<(), PgError> {
-        let data = frontend::CopyData::new(payload).map_err(|e| PgError::Io { during: "write", source: e })?;
+        let data =
+            frontend::CopyData::new(payload).map_err(|e| PgError::Io { during: "write", source: e })?;
         data.write(&mut self.conn.write_buf);
         self.conn.send().await
     }
@@ -440,7 +463,10 @@ fn parse_data_row(body: &Bytes) -> Result<Vec<Option<String>>, PgError> {
 async fn open_transport(config: &PostgresConfig) -> Result<(Box<dyn Transport>, Option<Vec<u8>>), PgError> {
     let connect_err = |e: std::io::Error| {
         let (reason, hint) = if e.kind() == std::io::ErrorKind::ConnectionRefused {
-            ("connection refused".to_owned(), "is PostgreSQL running and listening there? check POSTGRES_HOST and POSTGRES_PORT")
+            (
+                "connection refused".to_owned(),
+                "is PostgreSQL running and listening there? check POSTGRES_HOST and POSTGRES_PORT",
+            )
         } else {
             (e.to_string(), "check POSTGRES_HOST and POSTGRES_PORT")
         };
@@ -451,7 +477,8 @@ async fn open_transport(config: &PostgresConfig) -> Result<(Box<dyn Transport>, 
         let stream = tokio::net::UnixStream::connect(&path).await.map_err(connect_err)?;
         return Ok((Box::new(stream), None));
     }
-    let mut tcp = tokio::net::TcpStream::connect((config.host.as_str(), config.port)).await.map_err(connect_err)?;
+    let mut tcp =
+        tokio::net::TcpStream::connect((config.host.as_str(), config.port)).await.map_err(connect_err)?;
     let _ = tcp.set_nodelay(true);
     let Some(tls) = tls::client_config(config)? else {
         return Ok((Box::new(tcp), None));
@@ -474,12 +501,13 @@ async fn open_transport(config: &PostgresConfig) -> Result<(Box<dyn Transport>, 
     }
     let name = rustls::pki_types::ServerName::try_from(config.host.clone())
         .map_err(|e| PgError::Tls(format!("invalid host name for TLS: {e}")))?;
-    let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| PgError::Connect {
-        target: config.describe(),
-        reason: format!("TLS handshake failed: {e}"),
-        hint: "check sslmode and sslrootcert, and the server's certificate",
-        source: None,
-    })?;
+    let stream =
+        tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| PgError::Connect {
+            target: config.describe(),
+            reason: format!("TLS handshake failed: {e}"),
+            hint: "check sslmode and sslrootcert, and the server's certificate",
+            source: None,
+        })?;
     let end_point = stream
         .get_ref()
         .1

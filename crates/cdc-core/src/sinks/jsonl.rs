@@ -69,8 +69,10 @@ impl Sink for JsonLinesSink {
             self.buf.push(b'\n');
             if self.envelope.emits_tombstone(event) && key.is_some() {
                 let tombstone = serde_json::json!({ "topic": topic, "key": key, "value": null });
-                serde_json::to_writer(&mut self.buf, &tombstone)
-                    .map_err(|e| SinkError::Encode { table: event.schema.id.to_string(), source: Box::new(e) })?;
+                serde_json::to_writer(&mut self.buf, &tombstone).map_err(|e| SinkError::Encode {
+                    table: event.schema.id.to_string(),
+                    source: Box::new(e),
+                })?;
                 self.buf.push(b'\n');
             }
         }

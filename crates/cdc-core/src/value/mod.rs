@@ -56,10 +56,17 @@ pub enum Value {
     /// Microseconds since midnight (`24:00:00` is 86 400 000 000).
     Time(i64),
     /// Microseconds since midnight of local time, and the zone's offset east of UTC in seconds.
-    TimeTz { micros: i64, offset_seconds: i32 },
+    TimeTz {
+        micros: i64,
+        offset_seconds: i32,
+    },
     Timestamp(TimestampValue),
     TimestampTz(TimestampValue),
-    Interval { months: i32, days: i32, micros: i64 },
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
     /// Canonical lower-case hyphenated text.
     Uuid(String),
     /// json or jsonb text exactly as the server printed it.

@@ -65,18 +65,6 @@ impl TestDb {
         });
         Running { sink, stop, task }
     }
-
-    /// The slot's confirmed_flush_lsn.
-    pub async fn confirmed_flush(&self, slot: &str) -> Option<String> {
-        self.client
-            .query_opt(
-                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
-                &[&slot],
-            )
-            .await
-            .expect("query slot")
-            .and_then(|r| r.get(0))
-    }
 }
 
 /// A pipeline running in the background.

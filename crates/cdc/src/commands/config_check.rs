@@ -23,7 +23,9 @@ pub async fn run(loaded: Loaded, connect: bool) -> Result<()> {
         let mut catalog = Catalog::default();
         for id in config.source.table_ids() {
             catalog.find_table(&client, &id).await?.ok_or_else(|| {
-                anyhow::anyhow!("table {id} from [source].tables does not exist; fix the name or create the table")
+                anyhow::anyhow!(
+                    "table {id} from [source].tables does not exist; fix the name or create the table"
+                )
             })?;
         }
         println!("database {}: ready for logical replication", config.postgres.describe());

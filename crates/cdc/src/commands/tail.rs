@@ -23,7 +23,8 @@ pub async fn run(config: Config, args: TailArgs) -> Result<()> {
     let mut shutdown = super::shutdown_signal();
     let mut printed = 0u64;
     loop {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(config.pipeline.poll_timeout_ms);
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_millis(config.pipeline.poll_timeout_ms);
         let batch = tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             batch = source.next_batch(config.pipeline.batch_size, deadline) => batch?,

@@ -26,13 +26,7 @@ pub(super) mod fixtures {
     /// A column of a built-in type.
     pub fn col(name: &str, oid: u32, type_modifier: i32, nullable: bool, key: bool) -> Column {
         let pg_type = PgType::builtin(oid).expect("a built-in type oid");
-        Column {
-            name: name.into(),
-            pg_type,
-            type_modifier,
-            nullable,
-            key,
-        }
+        Column { name: name.into(), pg_type, type_modifier, nullable, key }
     }
 
     /// `numeric(p, s)`'s `atttypmod`.
@@ -147,10 +141,7 @@ fn an_insert_has_no_before_and_the_whole_after() {
         "transaction": null
     });
     assert_json(&env.value_at(&insert, TS_MS), &expected);
-    assert_json(
-        &env.key(&insert).expect("customers has a key"),
-        &json!({ "customer_id": 1 }),
-    );
+    assert_json(&env.key(&insert).expect("customers has a key"), &json!({ "customer_id": 1 }));
     assert!(!env.emits_tombstone(&insert));
 }
 
@@ -160,12 +151,7 @@ fn an_update_carries_both_images() {
     let mut after = anne();
     after.0[2] = Value::Null;
     after.0[3] = Value::Numeric(Numeric::Finite("-1.00".into()));
-    let update = event(
-        Op::Update,
-        customers(ReplicaIdentity::Full),
-        Some(anne()),
-        Some(after),
-    );
+    let update = event(Op::Update, customers(ReplicaIdentity::Full), Some(anne()), Some(after));
     let mut after_json = anne_json();
     after_json["email"] = J::Null;
     after_json["balance"] = json!("nA=="); // -100 = 0x9C
@@ -179,33 +165,16 @@ fn an_update_carries_both_images() {
 #[test]
 fn a_delete_under_default_identity_has_a_key_only_before_and_a_tombstone() {
     let mut env = envelope(EnvelopeConfig::default());
-    let before = Row(vec![
-        Value::Int32(7),
-        Value::Null,
-        Value::Null,
-        Value::Null,
-        Value::Null,
-    ]);
-    let delete = event(
-        Op::Delete,
-        customers(ReplicaIdentity::Default),
-        Some(before),
-        None,
-    );
+    let before = Row(vec![Value::Int32(7), Value::Null, Value::Null, Value::Null, Value::Null]);
+    let delete = event(Op::Delete, customers(ReplicaIdentity::Default), Some(before), None);
     let expected = json!({
         "before": { "customer_id": 7, "name": null, "email": null, "balance": null, "updated_at": null },
         "after": null, "source": source("false"), "op": "d", "ts_ms": TS_MS, "transaction": null
     });
     assert_json(&env.value_at(&delete, TS_MS), &expected);
-    assert_json(
-        &env.key(&delete).expect("key from before"),
-        &json!({ "customer_id": 7 }),
-    );
+    assert_json(&env.key(&delete).expect("key from before"), &json!({ "customer_id": 7 }));
     assert!(env.emits_tombstone(&delete));
-    let quiet = envelope(EnvelopeConfig {
-        tombstones: false,
-        ..EnvelopeConfig::default()
-    });
+    let quiet = envelope(EnvelopeConfig { tombstones: false, ..EnvelopeConfig::default() });
     assert!(!quiet.emits_tombstone(&delete));
 }
 
@@ -224,10 +193,7 @@ fn a_truncate_has_no_rows_and_no_key() {
 
 #[test]
 fn a_snapshot_read_is_op_r_with_its_marker_and_no_transaction() {
-    let mut env = envelope(EnvelopeConfig {
-        transaction_metadata: true,
-        ..EnvelopeConfig::default()
-    });
+    let mut env = envelope(EnvelopeConfig { transaction_metadata: true, ..EnvelopeConfig::default() });
     for (marker, code) in [
         (SnapshotMarker::First, "first"),
         (SnapshotMarker::InProgress, "true"),
@@ -246,10 +212,7 @@ fn a_snapshot_read_is_op_r_with_its_marker_and_no_transaction() {
 
 #[test]
 fn transaction_metadata_fills_the_transaction_block() {
-    let mut env = envelope(EnvelopeConfig {
-        transaction_metadata: true,
-        ..EnvelopeConfig::default()
-    });
+    let mut env = envelope(EnvelopeConfig { transaction_metadata: true, ..EnvelopeConfig::default() });
     let insert = event(Op::Insert, customers(ReplicaIdentity::Full), None, Some(anne()));
     let value = env.value_at(&insert, TS_MS);
     assert_json(
@@ -263,16 +226,10 @@ fn a_composite_key_lists_its_columns_in_table_order() {
     let mut env = envelope(EnvelopeConfig::default());
     let row = Row(vec![Value::Int64(10), Value::Int32(5), Value::Int16(2)]);
     let insert = event(Op::Insert, order_lines(), None, Some(row.clone()));
-    assert_json(
-        &env.key(&insert).expect("composite key"),
-        &json!({ "order_id": 10, "line_no": 2 }),
-    );
+    assert_json(&env.key(&insert).expect("composite key"), &json!({ "order_id": 10, "line_no": 2 }));
     // A delete takes its key from the before image.
     let delete = event(Op::Delete, order_lines(), Some(row), None);
-    assert_json(
-        &env.key(&delete).expect("composite key"),
-        &json!({ "order_id": 10, "line_no": 2 }),
-    );
+    assert_json(&env.key(&delete).expect("composite key"), &json!({ "order_id": 10, "line_no": 2 }));
 }
 
 #[test]
@@ -288,14 +245,9 @@ fn a_table_without_key_columns_has_no_key() {
 #[test]
 fn topics_follow_the_prefix_and_the_template() {
     let customers = TableId::new("public", "customers");
-    assert_eq!(
-        envelope(EnvelopeConfig::default()).topic(&customers),
-        "cdc.public.customers"
-    );
-    let seed = EnvelopeConfig {
-        topic_template: Some("{prefix}.{table}".into()),
-        ..EnvelopeConfig::default()
-    };
+    assert_eq!(envelope(EnvelopeConfig::default()).topic(&customers), "cdc.public.customers");
+    let seed =
+        EnvelopeConfig { topic_template: Some("{prefix}.{table}".into()), ..EnvelopeConfig::default() };
     assert_eq!(envelope(seed).topic(&customers), "cdc.customers");
     let renamed = EnvelopeConfig {
         topic_prefix: "dbserver".into(),
@@ -312,10 +264,7 @@ fn topics_follow_the_prefix_and_the_template() {
 
 #[test]
 fn json_schema_wraps_the_value_with_its_connect_schema() {
-    let config = EnvelopeConfig {
-        format: EventFormat::JsonSchema,
-        ..EnvelopeConfig::default()
-    };
+    let config = EnvelopeConfig { format: EventFormat::JsonSchema, ..EnvelopeConfig::default() };
     let mut env = envelope(config);
     let table = fixtures::table(
         "public",
@@ -327,11 +276,7 @@ fn json_schema_wraps_the_value_with_its_connect_schema() {
         ],
         ReplicaIdentity::Full,
     );
-    let row = Row(vec![
-        Value::Int32(1),
-        Value::Numeric(Numeric::Finite("12.50".into())),
-        Value::Null,
-    ]);
+    let row = Row(vec![Value::Int32(1), Value::Numeric(Numeric::Finite("12.50".into())), Value::Null]);
     let insert = event(Op::Insert, table, None, Some(row));
     let value = env.value_at(&insert, TS_MS);
     let row_schema = |field: &str| {
@@ -387,20 +332,12 @@ fn json_schema_wraps_the_value_with_its_connect_schema() {
         "optional": false, "name": "cdc.public.items.Envelope", "version": 1
     });
     assert_json(&value["schema"], &expected_schema);
-    assert_json(
-        &value["payload"]["after"],
-        &json!({ "id": 1, "price": "BOI=", "note": null }),
-    );
+    assert_json(&value["payload"]["after"], &json!({ "id": 1, "price": "BOI=", "note": null }));
     assert_eq!(value.as_object().map(|o| o.len()), Some(2));
 
     // The byte encoder splices the cached schema text and says the same thing.
     let bytes = env.value_bytes_at(&insert, TS_MS);
-    assert_eq!(
-        serde_json::from_slice::<J>(&bytes)
-            .expect("valid JSON")
-            .to_string(),
-        value.to_string()
-    );
+    assert_eq!(serde_json::from_slice::<J>(&bytes).expect("valid JSON").to_string(), value.to_string());
 
     // The key is wrapped too, with its own schema.
     let key = env.key(&insert).expect("items has a key");
@@ -411,10 +348,7 @@ fn json_schema_wraps_the_value_with_its_connect_schema() {
     });
     assert_json(&key, &expected_key);
     let key_bytes = env.key_bytes(&insert).expect("items has a key");
-    assert_eq!(
-        String::from_utf8(key_bytes).expect("utf-8"),
-        expected_key.to_string()
-    );
+    assert_eq!(String::from_utf8(key_bytes).expect("utf-8"), expected_key.to_string());
 }
 
 #[test]
@@ -442,14 +376,8 @@ fn bare_json_bytes_are_the_serialized_value() {
     let mut env = envelope(EnvelopeConfig::default());
     let insert = event(Op::Insert, customers(ReplicaIdentity::Full), None, Some(anne()));
     let bytes = env.value_bytes_at(&insert, TS_MS);
-    assert_eq!(
-        String::from_utf8(bytes).expect("utf-8"),
-        env.value_at(&insert, TS_MS).to_string()
-    );
-    assert_eq!(
-        env.key_bytes(&insert).map(String::from_utf8),
-        Some(Ok("{\"customer_id\":1}".to_owned()))
-    );
+    assert_eq!(String::from_utf8(bytes).expect("utf-8"), env.value_at(&insert, TS_MS).to_string());
+    assert_eq!(env.key_bytes(&insert).map(String::from_utf8), Some(Ok("{\"customer_id\":1}".to_owned())));
     // `value` stamps the current time.
     let stamped = env.value(&insert);
     assert!(stamped["ts_ms"].as_i64().is_some_and(|ms| ms > TS_MS));
@@ -457,10 +385,8 @@ fn bare_json_bytes_are_the_serialized_value() {
 
 #[test]
 fn a_new_schema_version_replaces_the_cached_encoder() {
-    let mut env = envelope(EnvelopeConfig {
-        binary_handling: BinaryHandling::Hex,
-        ..EnvelopeConfig::default()
-    });
+    let mut env =
+        envelope(EnvelopeConfig { binary_handling: BinaryHandling::Hex, ..EnvelopeConfig::default() });
     let v1 = customers(ReplicaIdentity::Full);
     let insert = event(Op::Insert, v1.clone(), None, Some(anne()));
     assert_eq!(env.value_at(&insert, TS_MS)["after"]["balance"], json!("BOI="));
@@ -506,20 +432,10 @@ fn configuration_uses_debeziums_spellings_and_rejects_unknown_keys() {
     let unknown = serde_json::from_value::<EnvelopeConfig>(json!({ "topic.prefix": "x" }));
     assert!(unknown.is_err());
 
-    let bad_template = EnvelopeConfig {
-        topic_template: Some("{prefix}.{tabel}".into()),
-        ..EnvelopeConfig::default()
-    };
-    let err = bad_template
-        .validate("envelope")
-        .expect_err("unknown placeholder");
+    let bad_template =
+        EnvelopeConfig { topic_template: Some("{prefix}.{tabel}".into()), ..EnvelopeConfig::default() };
+    let err = bad_template.validate("envelope").expect_err("unknown placeholder");
     assert_eq!(err.key, "envelope.topic_template");
-    let bad_prefix = EnvelopeConfig {
-        topic_prefix: "my prefix".into(),
-        ..EnvelopeConfig::default()
-    };
-    assert_eq!(
-        bad_prefix.validate("envelope").expect_err("space").key,
-        "envelope.topic_prefix"
-    );
+    let bad_prefix = EnvelopeConfig { topic_prefix: "my prefix".into(), ..EnvelopeConfig::default() };
+    assert_eq!(bad_prefix.validate("envelope").expect_err("space").key, "envelope.topic_prefix");
 }

@@ -15,11 +15,7 @@ fn precise_numerics_are_connect_decimals_or_variable_scale_decimals() {
     let d = EnvelopeConfig::default();
     let n10_2 = numeric_typmod(10, 2);
     assert_eq!(enc(1700, n10_2, &d, num("12.50")), json!("BOI="));
-    assert_eq!(
-        enc(1700, n10_2, &d, num("12.5")),
-        json!("BOI="),
-        "rescaled to the column's scale"
-    );
+    assert_eq!(enc(1700, n10_2, &d, num("12.5")), json!("BOI="), "rescaled to the column's scale");
     assert_eq!(enc(1700, numeric_typmod(5, 0), &d, num("-1")), json!("/w=="));
     assert_eq!(enc(1700, n10_2, &d, num("0.00")), json!("AA=="));
     assert_eq!(
@@ -38,14 +34,8 @@ fn precise_numerics_are_connect_decimals_or_variable_scale_decimals() {
         assert_eq!(enc(1700, -1, &d, Value::Numeric(special)), J::Null);
     }
     // Unconstrained numeric: the scale travels with each value, trailing zeros stripped.
-    assert_eq!(
-        enc(1700, -1, &d, num("12.50")),
-        json!({ "scale": 1, "value": "fQ==" })
-    );
-    assert_eq!(
-        enc(1700, -1, &d, num("100")),
-        json!({ "scale": 0, "value": "ZA==" })
-    );
+    assert_eq!(enc(1700, -1, &d, num("12.50")), json!({ "scale": 1, "value": "fQ==" }));
+    assert_eq!(enc(1700, -1, &d, num("100")), json!({ "scale": 0, "value": "ZA==" }));
     assert_eq!(
         schema(1700, -1, &d),
         json!({ "type": "struct", "fields": [
@@ -63,34 +53,16 @@ fn string_and_double_numerics() {
     assert_eq!(enc(1700, n10_2, &s, num("12.50")), json!("12.50"));
     assert_eq!(enc(1700, -1, &s, num("0.0000001")), json!("0.0000001"));
     assert_eq!(enc(1700, -1, &s, Value::Numeric(Numeric::NaN)), json!("NAN"));
-    assert_eq!(
-        enc(1700, -1, &s, Value::Numeric(Numeric::PosInfinity)),
-        json!("POSITIVE_INFINITY")
-    );
-    assert_eq!(
-        enc(1700, -1, &s, Value::Numeric(Numeric::NegInfinity)),
-        json!("NEGATIVE_INFINITY")
-    );
-    assert_eq!(
-        schema(1700, n10_2, &s),
-        json!({ "type": "string", "optional": false })
-    );
+    assert_eq!(enc(1700, -1, &s, Value::Numeric(Numeric::PosInfinity)), json!("POSITIVE_INFINITY"));
+    assert_eq!(enc(1700, -1, &s, Value::Numeric(Numeric::NegInfinity)), json!("NEGATIVE_INFINITY"));
+    assert_eq!(schema(1700, n10_2, &s), json!({ "type": "string", "optional": false }));
 
     let f = with(|c| c.decimal_handling = DecimalHandling::Double);
     assert_eq!(enc(1700, n10_2, &f, num("12.50")), json!(12.5));
     assert_eq!(enc(1700, -1, &f, Value::Numeric(Numeric::NaN)), json!("NaN"));
-    assert_eq!(
-        enc(1700, -1, &f, Value::Numeric(Numeric::PosInfinity)),
-        json!("Infinity")
-    );
-    assert_eq!(
-        enc(1700, -1, &f, Value::Numeric(Numeric::NegInfinity)),
-        json!("-Infinity")
-    );
-    assert_eq!(
-        schema(1700, n10_2, &f),
-        json!({ "type": "double", "optional": false })
-    );
+    assert_eq!(enc(1700, -1, &f, Value::Numeric(Numeric::PosInfinity)), json!("Infinity"));
+    assert_eq!(enc(1700, -1, &f, Value::Numeric(Numeric::NegInfinity)), json!("-Infinity"));
+    assert_eq!(schema(1700, n10_2, &f), json!({ "type": "double", "optional": false }));
 }
 
 #[test]
@@ -115,9 +87,7 @@ fn digits(count: usize, seed: u64) -> String {
     let mut state = seed;
     (0..count)
         .map(|i| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let d = (state >> 33) % 10;
             char::from(b'0' + if i == 0 { d.max(1) } else { d } as u8)
         })
@@ -175,11 +145,7 @@ fn reference_decimal(bytes: &[u8]) -> String {
     while decimal.len() > 1 && decimal.last() == Some(&0) {
         decimal.pop();
     }
-    let text: String = decimal
-        .iter()
-        .rev()
-        .map(|d| char::from(b'0' + *d as u8))
-        .collect();
+    let text: String = decimal.iter().rev().map(|d| char::from(b'0' + *d as u8)).collect();
     if negative {
         format!("-{text}")
     } else {
@@ -191,28 +157,15 @@ fn reference_decimal(bytes: &[u8]) -> String {
 fn a_thousand_digit_numeric_round_trips_through_base_256() {
     for seed in [1, 2, 3] {
         let unscaled = digits(1_000, seed);
-        assert_eq!(
-            magnitude_bytes(unscaled.as_bytes()),
-            reference_magnitude(&unscaled)
-        );
+        assert_eq!(magnitude_bytes(unscaled.as_bytes()), reference_magnitude(&unscaled));
         for negative in [false, true] {
             let sign = if negative { "-" } else { "" };
             let text = format!("{sign}{}.{}", &unscaled[..500], &unscaled[500..]);
-            let bytes = Decimal::parse(&text)
-                .expect("valid")
-                .rescale(500)
-                .unscaled_twos_complement();
+            let bytes = Decimal::parse(&text).expect("valid").rescale(500).unscaled_twos_complement();
             assert_eq!(reference_decimal(&bytes), format!("{sign}{unscaled}"));
             // And through the column encoder, numeric(1000, 500).
-            let json = enc(
-                1700,
-                numeric_typmod(1000, 500),
-                &EnvelopeConfig::default(),
-                num(&text),
-            );
-            let decoded = STANDARD
-                .decode(json.as_str().expect("base64 text"))
-                .expect("valid base64");
+            let json = enc(1700, numeric_typmod(1000, 500), &EnvelopeConfig::default(), num(&text));
+            let decoded = STANDARD.decode(json.as_str().expect("base64 text")).expect("valid base64");
             assert_eq!(decoded, bytes);
         }
     }

@@ -13,12 +13,7 @@ const MAX_DIMS: usize = 6;
 
 /// Parses the array literal `text` of array type `ty` whose elements are `elem`.
 pub(super) fn parse(ty: &PgType, elem: &PgType, text: &str) -> Result<Value, ValueParseError> {
-    let parser = Parser {
-        ty,
-        elem,
-        text,
-        delim: if elem.name == "box" { ';' } else { ',' },
-    };
+    let parser = Parser { ty, elem, text, delim: if elem.name == "box" { ';' } else { ',' } };
     let body = skip_dimensions(text).ok_or_else(|| parser.syntax("malformed dimension decoration"))?;
     let mut cur = Cursor::new(body);
     let items = parser.level(&mut cur, 1)?;
@@ -36,10 +31,11 @@ fn skip_dimensions(text: &str) -> Option<&str> {
     }
     let (dims, rest) = text.split_once('=')?;
     let is_bound = |s: &str| super::is_digits(s.strip_prefix('-').unwrap_or(s));
-    let valid = dims.strip_prefix('[')?.strip_suffix(']')?.split("][").all(|dim| {
-        dim.split_once(':')
-            .is_some_and(|(lo, hi)| is_bound(lo) && is_bound(hi))
-    });
+    let valid = dims
+        .strip_prefix('[')?
+        .strip_suffix(']')?
+        .split("][")
+        .all(|dim| dim.split_once(':').is_some_and(|(lo, hi)| is_bound(lo) && is_bound(hi)));
     valid.then_some(rest)
 }
 
@@ -77,11 +73,7 @@ impl Parser<'_> {
             if *nested_level.get_or_insert(nested) != nested {
                 return Err(self.syntax("sub-arrays mixed with elements"));
             }
-            items.push(if nested {
-                Value::Array(self.level(cur, depth + 1)?)
-            } else {
-                self.element(cur)?
-            });
+            items.push(if nested { Value::Array(self.level(cur, depth + 1)?) } else { self.element(cur)? });
             cur.skip_space();
             match cur.bump() {
                 Some('}') => return Ok(items),
@@ -98,9 +90,7 @@ impl Parser<'_> {
             return parse_text(self.elem, &text);
         }
         let delim = self.delim;
-        let raw = cur
-            .take_until(|c| c == delim || c == '}')
-            .trim_end_matches(is_pg_space);
+        let raw = cur.take_until(|c| c == delim || c == '}').trim_end_matches(is_pg_space);
         if raw.is_empty() || raw.contains(['"', '\\', '{']) {
             return Err(self.syntax("malformed unquoted element"));
         }
@@ -128,12 +118,7 @@ mod tests {
     }
 
     fn texts(items: &[Option<&str>]) -> Value {
-        Value::Array(
-            items
-                .iter()
-                .map(|item| item.map_or(Value::Null, |s| Value::Text(s.into())))
-                .collect(),
-        )
+        Value::Array(items.iter().map(|item| item.map_or(Value::Null, |s| Value::Text(s.into()))).collect())
     }
 
     /// Writes `items` as array_out would for text[] (see the module doc for the quoting rule).
@@ -162,31 +147,12 @@ mod tests {
                 ("{{1,2},{3,4}}", square.clone()),
                 ("[0:1]={1,2}", ints(&[1, 2])),
                 ("[0:1][-2:-1]={{1,2},{3,4}}", square),
-                (
-                    "{{{{{{1}}}}}}",
-                    (1..6).fold(ints(&[1]), |inner, _| Value::Array(vec![inner])),
-                ),
+                ("{{{{{{1}}}}}}", (1..6).fold(ints(&[1]), |inner, _| Value::Array(vec![inner]))),
             ],
         );
         let int_array = || array_of(TypeKind::Int4);
-        bad(
-            int_array(),
-            &[
-                "", "1,2", "{1,2", "{1,,2}", "{1}}", "{1} x", "{{1},2}", "{1,{2}}", "{x}",
-            ],
-        );
-        bad(
-            int_array(),
-            &[
-                "{\"1}",
-                "{1;2}",
-                "{1 2}",
-                "{,}",
-                "[1:2{1}",
-                "[a:b]={1}",
-                "[1:2]{1}",
-            ],
-        );
+        bad(int_array(), &["", "1,2", "{1,2", "{1,,2}", "{1}}", "{1} x", "{{1},2}", "{1,{2}}", "{x}"]);
+        bad(int_array(), &["{\"1}", "{1;2}", "{1 2}", "{,}", "[1:2{1}", "[a:b]={1}", "[1:2]{1}"]);
         bad(int_array(), &["{{{{{{{1}}}}}}}", "[1:2]="]);
     }
 
@@ -195,39 +161,21 @@ mod tests {
         let quoted = r#"{"a b","c,d","NULL",NULL,""}"#;
         ok(
             array_of(TypeKind::Text),
-            &[(
-                quoted,
-                texts(&[Some("a b"), Some("c,d"), Some("NULL"), None, Some("")]),
-            )],
+            &[(quoted, texts(&[Some("a b"), Some("c,d"), Some("NULL"), None, Some("")]))],
         );
         let escaped = r#"{"say \"hi\"","back\\slash"}"#;
-        ok(
-            array_of(TypeKind::Text),
-            &[(escaped, texts(&[Some("say \"hi\""), Some("back\\slash")]))],
-        );
+        ok(array_of(TypeKind::Text), &[(escaped, texts(&[Some("say \"hi\""), Some("back\\slash")]))]);
         let unicode = r#"{héllo,"日本 語",𝄞}"#;
-        ok(
-            array_of(TypeKind::Text),
-            &[(unicode, texts(&[Some("héllo"), Some("日本 語"), Some("𝄞")]))],
-        );
-        ok(
-            array_of(TypeKind::Text),
-            &[("{\" {} \"}", texts(&[Some(" {} ")]))],
-        );
-        bad(
-            array_of(TypeKind::Text),
-            &["{\"a\\\"}", "{\"a\" b}", "{a\"b}", "{a\\b}"],
-        );
+        ok(array_of(TypeKind::Text), &[(unicode, texts(&[Some("héllo"), Some("日本 語"), Some("𝄞")]))]);
+        ok(array_of(TypeKind::Text), &[("{\" {} \"}", texts(&[Some(" {} ")]))]);
+        bad(array_of(TypeKind::Text), &["{\"a\\\"}", "{\"a\" b}", "{a\"b}", "{a\\b}"]);
     }
 
     #[test]
     fn box_arrays_split_on_semicolons() {
         let boxes = ["(1,1),(0,0)", "(2,2),(1,1)"].map(|b| Value::Other(b.into()));
         let box_array = TypeKind::Array(Box::new(PgType::new(603, "box", TypeKind::Other)));
-        ok(
-            box_array,
-            &[("{(1,1),(0,0);(2,2),(1,1)}", Value::Array(boxes.to_vec()))],
-        );
+        ok(box_array, &[("{(1,1),(0,0);(2,2),(1,1)}", Value::Array(boxes.to_vec()))]);
     }
 
     #[test]
@@ -238,11 +186,7 @@ mod tests {
     }
 
     fn element() -> impl Strategy<Value = Option<String>> {
-        let tricky = prop_oneof![
-            Just("NULL".to_owned()),
-            Just("nuLL".to_owned()),
-            r#"[a-z"\\{}, \t]{0,6}"#
-        ];
+        let tricky = prop_oneof![Just("NULL".to_owned()), Just("nuLL".to_owned()), r#"[a-z"\\{}, \t]{0,6}"#];
         proptest::option::of(prop_oneof![any::<String>(), tricky])
     }
 

@@ -16,16 +16,8 @@ const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 const MAX_YEAR: i64 = 10_000_000;
 
 /// PostgreSQL 17's infinite intervals, stored as it stores them: every field at its maximum (minimum).
-const INTERVAL_INFINITY: Value = Value::Interval {
-    months: i32::MAX,
-    days: i32::MAX,
-    micros: i64::MAX,
-};
-const INTERVAL_NEG_INFINITY: Value = Value::Interval {
-    months: i32::MIN,
-    days: i32::MIN,
-    micros: i64::MIN,
-};
+const INTERVAL_INFINITY: Value = Value::Interval { months: i32::MAX, days: i32::MAX, micros: i64::MAX };
+const INTERVAL_NEG_INFINITY: Value = Value::Interval { months: i32::MIN, days: i32::MIN, micros: i64::MIN };
 
 pub(super) fn parse_date(text: &str) -> Result<DateValue, String> {
     match text {
@@ -35,9 +27,7 @@ pub(super) fn parse_date(text: &str) -> Result<DateValue, String> {
     }
     let (ymd, bc) = strip_era(text);
     let days = parse_ymd(ymd, bc)?;
-    i32::try_from(days)
-        .map(DateValue::Days)
-        .map_err(|_| "date out of range".into())
+    i32::try_from(days).map(DateValue::Days).map_err(|_| "date out of range".into())
 }
 
 pub(super) fn parse_time(text: &str) -> Result<i64, String> {
@@ -46,10 +36,7 @@ pub(super) fn parse_time(text: &str) -> Result<i64, String> {
 
 pub(super) fn parse_timetz(text: &str) -> Result<Value, String> {
     let (clock, offset) = split_offset(text).ok_or("missing zone offset")?;
-    Ok(Value::TimeTz {
-        micros: parse_clock(clock, true)?,
-        offset_seconds: parse_offset(offset)?,
-    })
+    Ok(Value::TimeTz { micros: parse_clock(clock, true)?, offset_seconds: parse_offset(offset)? })
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC]` → microseconds since 1970 (UTC when `with_zone`).
@@ -70,9 +57,7 @@ pub(super) fn parse_timestamp(text: &str, with_zone: bool) -> Result<TimestampVa
     let local =
         i128::from(parse_ymd(ymd, bc)?) * i128::from(MICROS_PER_DAY) + i128::from(parse_clock(clock, false)?);
     let utc = local - i128::from(offset_seconds) * i128::from(MICROS_PER_SECOND);
-    i64::try_from(utc)
-        .map(TimestampValue::Micros)
-        .map_err(|_| "timestamp out of range".into())
+    i64::try_from(utc).map(TimestampValue::Micros).map_err(|_| "timestamp out of range".into())
 }
 
 /// `P[nY][nM][nD][T[nH][nM][n[.ffffff]S]]`, each number with its own sign, `PT0S` for zero, as
@@ -83,9 +68,7 @@ pub(super) fn parse_interval(text: &str) -> Result<Value, String> {
         "-infinity" => return Ok(INTERVAL_NEG_INFINITY),
         _ => {}
     }
-    let body = text
-        .strip_prefix('P')
-        .ok_or("expected an ISO 8601 interval `P…` (IntervalStyle=iso_8601)")?;
+    let body = text.strip_prefix('P').ok_or("expected an ISO 8601 interval `P…` (IntervalStyle=iso_8601)")?;
     let (date, time) = match body.split_once('T') {
         Some((date, time)) if !time.is_empty() => (date, time),
         Some(_) => return Err("no time units after `T`".into()),
@@ -120,15 +103,11 @@ fn units<'a>(text: &'a str, allowed: &str) -> Result<Vec<(char, &'a str)>, Strin
     let (mut rest, mut allowed) = (text, allowed);
     let mut out = Vec::new();
     while !rest.is_empty() {
-        let at = rest
-            .find(|c: char| c.is_ascii_alphabetic())
-            .ok_or("number without a unit")?;
+        let at = rest.find(|c: char| c.is_ascii_alphabetic()).ok_or("number without a unit")?;
         let (number, tail) = rest.split_at_checked(at).ok_or("number without a unit")?;
         let mut chars = tail.chars();
         let unit = chars.next().ok_or("number without a unit")?;
-        let next = allowed
-            .find(unit)
-            .ok_or_else(|| format!("unexpected unit `{unit}`"))?;
+        let next = allowed.find(unit).ok_or_else(|| format!("unexpected unit `{unit}`"))?;
         allowed = allowed.get(next + 1..).unwrap_or_default();
         out.push((unit, number));
         rest = chars.as_str();
@@ -184,11 +163,7 @@ fn parse_ymd(text: &str, bc: bool) -> Result<i64, String> {
     if y.len() < 4 || m.len() != 2 || d.len() != 2 {
         return Err("expected `YYYY-MM-DD`".into());
     }
-    let (year, month, day) = (
-        parse_digits::<i64>(y)?,
-        parse_digits::<i64>(m)?,
-        parse_digits::<i64>(d)?,
-    );
+    let (year, month, day) = (parse_digits::<i64>(y)?, parse_digits::<i64>(m)?, parse_digits::<i64>(d)?);
     if year == 0 || year > MAX_YEAR {
         return Err("year out of range".into());
     }
@@ -304,11 +279,7 @@ mod tests {
     /// Formats like timestamp_out under DateStyle=ISO: BC suffix, fraction without trailing zeros.
     fn format_like_postgres(micros: i64, zone: &str) -> String {
         let t = chrono::DateTime::from_timestamp_micros(micros).expect("in chrono's range");
-        let (year, era) = if t.year() <= 0 {
-            (1 - t.year(), " BC")
-        } else {
-            (t.year(), "")
-        };
+        let (year, era) = if t.year() <= 0 { (1 - t.year(), " BC") } else { (t.year(), "") };
         let frac = match t.nanosecond() / 1_000 {
             0 => String::new(),
             us => format!(".{us:06}").trim_end_matches('0').to_owned(),
@@ -336,10 +307,7 @@ mod tests {
             ],
         );
         let last = parse_date("5874897-12-31");
-        assert!(
-            matches!(last, Ok(DateValue::Days(d)) if d > 2_145_000_000),
-            "{last:?}"
-        );
+        assert!(matches!(last, Ok(DateValue::Days(d)) if d > 2_145_000_000), "{last:?}");
         bad(
             TypeKind::Date,
             &[
@@ -363,18 +331,9 @@ mod tests {
 
     #[test]
     fn times_are_micros_since_midnight_up_to_24_00() {
-        ok(
-            TypeKind::Time,
-            &[
-                ("00:00:00", Value::Time(0)),
-                ("24:00:00", Value::Time(MICROS_PER_DAY)),
-            ],
-        );
+        ok(TypeKind::Time, &[("00:00:00", Value::Time(0)), ("24:00:00", Value::Time(MICROS_PER_DAY))]);
         ok(TypeKind::Time, &[("12:34:56.789", Value::Time(45_296_789_000))]);
-        ok(
-            TypeKind::Time,
-            &[("23:59:59.999999", Value::Time(MICROS_PER_DAY - 1))],
-        );
+        ok(TypeKind::Time, &[("23:59:59.999999", Value::Time(MICROS_PER_DAY - 1))]);
         bad(
             TypeKind::Time,
             &[
@@ -395,10 +354,7 @@ mod tests {
 
     #[test]
     fn timetz_offsets_are_seconds_east_of_utc() {
-        let tz = |micros, offset_seconds| Value::TimeTz {
-            micros,
-            offset_seconds,
-        };
+        let tz = |micros, offset_seconds| Value::TimeTz { micros, offset_seconds };
         ok(
             TypeKind::TimeTz,
             &[
@@ -438,19 +394,10 @@ mod tests {
                 ("-infinity", Value::Timestamp(TimestampValue::NegInfinity)),
             ],
         );
-        bad(
-            TypeKind::Timestamp,
-            &["2024-01-01", "2024-01-01T00:00:00", "2024-02-30 00:00:00"],
-        );
-        bad(
-            TypeKind::Timestamp,
-            &["2024-01-01 24:00:00", "2024-01-01 00:00:00+00"],
-        );
+        bad(TypeKind::Timestamp, &["2024-01-01", "2024-01-01T00:00:00", "2024-02-30 00:00:00"]);
+        bad(TypeKind::Timestamp, &["2024-01-01 24:00:00", "2024-01-01 00:00:00+00"]);
         // PostgreSQL goes on to 294276-12-31, but i64 micros since 1970 end here: an error, not a wrap.
-        bad(
-            TypeKind::Timestamp,
-            &["294247-01-10 04:00:54.775808", "294276-12-31 23:59:59"],
-        );
+        bad(TypeKind::Timestamp, &["294247-01-10 04:00:54.775808", "294276-12-31 23:59:59"]);
     }
 
     #[test]
@@ -467,10 +414,7 @@ mod tests {
                 ("0044-03-15 12:00:00+00 BC", ts(ides)),
             ],
         );
-        bad(
-            TypeKind::TimestampTz,
-            &["2024-01-01 00:00:00", "2024-01-01 00:00:00 +00"],
-        );
+        bad(TypeKind::TimestampTz, &["2024-01-01 00:00:00", "2024-01-01 00:00:00 +00"]);
     }
 
     #[test]
@@ -491,18 +435,9 @@ mod tests {
                 ("-infinity", INTERVAL_NEG_INFINITY),
             ],
         );
-        bad(
-            TypeKind::Interval,
-            &["", "P", "PT", "1 day", "P1H", "PT1Y", "P1M1Y", "P1D1D", "PT1.5H"],
-        );
-        bad(
-            TypeKind::Interval,
-            &["P1.5Y", "PT-S", "P--1D", "P1DT", "P1", "P 1D", "PT1S2S"],
-        );
-        bad(
-            TypeKind::Interval,
-            &["PT1.1234567S", "P178956970Y8M", "PT2562047789H", "01:00:00"],
-        );
+        bad(TypeKind::Interval, &["", "P", "PT", "1 day", "P1H", "PT1Y", "P1M1Y", "P1D1D", "PT1.5H"]);
+        bad(TypeKind::Interval, &["P1.5Y", "PT-S", "P--1D", "P1DT", "P1", "P 1D", "PT1S2S"]);
+        bad(TypeKind::Interval, &["PT1.1234567S", "P178956970Y8M", "PT2562047789H", "01:00:00"]);
     }
 
     proptest! {

@@ -20,11 +20,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(String, Option<String>)>, String>
             return Err("expected '=>'".into());
         }
         cur.skip_space();
-        let value = if cur.eat("NULL") {
-            None
-        } else {
-            Some(cur.quoted()?)
-        };
+        let value = if cur.eat("NULL") { None } else { Some(cur.quoted()?) };
         pairs.push((key, value));
         cur.skip_space();
     }
@@ -38,12 +34,7 @@ mod tests {
     use crate::pgtype::TypeKind;
 
     fn hstore(pairs: &[(&str, Option<&str>)]) -> Value {
-        Value::Hstore(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.map(str::to_owned)))
-                .collect(),
-        )
+        Value::Hstore(pairs.iter().map(|(k, v)| (k.to_string(), v.map(str::to_owned))).collect())
     }
 
     #[test]
@@ -53,28 +44,13 @@ mod tests {
             &[
                 ("", hstore(&[])),
                 (r#""a"=>"1", "b"=>NULL"#, hstore(&[("a", Some("1")), ("b", None)])),
-                (
-                    r#""b"=>"2","a"=>"1""#,
-                    hstore(&[("b", Some("2")), ("a", Some("1"))]),
-                ),
+                (r#""b"=>"2","a"=>"1""#, hstore(&[("b", Some("2")), ("a", Some("1"))])),
                 (r#""k\"q"=>"v\\w""#, hstore(&[("k\"q", Some("v\\w"))])),
-                (
-                    r#"""=>"", "NULL"=>"NULL""#,
-                    hstore(&[("", Some("")), ("NULL", Some("NULL"))]),
-                ),
-                (
-                    r#""ключ" => "значение, 1""#,
-                    hstore(&[("ключ", Some("значение, 1"))]),
-                ),
+                (r#"""=>"", "NULL"=>"NULL""#, hstore(&[("", Some("")), ("NULL", Some("NULL"))])),
+                (r#""ключ" => "значение, 1""#, hstore(&[("ключ", Some("значение, 1"))])),
             ],
         );
-        bad(
-            TypeKind::Hstore,
-            &[r#""a"=>"#, r#""a"=>"1" "b"=>"2""#, "a=>1", r#""a"=>"1","#],
-        );
-        bad(
-            TypeKind::Hstore,
-            &[r#""a"=>NULLx"#, r#""a"#, r#""a"=>"1\"#, r#""a"=>null"#],
-        );
+        bad(TypeKind::Hstore, &[r#""a"=>"#, r#""a"=>"1" "b"=>"2""#, "a=>1", r#""a"=>"1","#]);
+        bad(TypeKind::Hstore, &[r#""a"=>NULLx"#, r#""a"#, r#""a"=>"1\"#, r#""a"=>null"#]);
     }
 }

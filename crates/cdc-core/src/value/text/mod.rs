@@ -80,11 +80,7 @@ fn error(ty: &PgType, text: &str, reason: impl Into<String>) -> ValueParseError 
         Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
         None => text.to_owned(),
     };
-    ValueParseError {
-        type_name: ty.name.clone(),
-        text,
-        reason: reason.into(),
-    }
+    ValueParseError { type_name: ty.name.clone(), text, reason: reason.into() }
 }
 
 fn parse_bool(text: &str) -> Result<Value, String> {
@@ -98,8 +94,7 @@ fn parse_bool(text: &str) -> Result<Value, String> {
 /// Integers (range-checked by the target type) and floats. Rust's float syntax covers PostgreSQL's output,
 /// including `NaN`, `Infinity`, `-Infinity` and `-0`; `f32` is parsed directly, never rounded via `f64`.
 fn parse_number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| "not a number in the type's range".into())
+    text.parse().map_err(|_| "not a number in the type's range".into())
 }
 
 fn parse_numeric(text: &str) -> Result<Numeric, String> {
@@ -129,9 +124,7 @@ fn is_digits(text: &str) -> bool {
 /// symbol, depending on the locale. Everything around the digits is symbol or sign; inside, `,` groups.
 fn parse_money(text: &str) -> Result<Numeric, String> {
     let first = text.find(|c: char| c.is_ascii_digit()).ok_or("no digits")?;
-    let end = text
-        .rfind(|c: char| c.is_ascii_digit())
-        .map_or(first, |last| last + 1);
+    let end = text.rfind(|c: char| c.is_ascii_digit()).map_or(first, |last| last + 1);
     let (prefix, amount, suffix) = match (text.get(..first), text.get(first..end), text.get(end..)) {
         (Some(p), Some(a), Some(s)) => (p, a, s),
         _ => return Err("not a money amount".into()),
@@ -170,9 +163,7 @@ fn parse_uuid(text: &str) -> Result<String, String> {
 }
 
 fn parse_bytea(text: &str) -> Result<Vec<u8>, String> {
-    let hex = text
-        .strip_prefix("\\x")
-        .ok_or("expected `\\x` hex format (bytea_output=hex)")?;
+    let hex = text.strip_prefix("\\x").ok_or("expected `\\x` hex format (bytea_output=hex)")?;
     let nibble = |b: &u8| char::from(*b).to_digit(16).and_then(|d| u8::try_from(d).ok());
     hex.as_bytes()
         .chunks(2)
@@ -282,10 +273,7 @@ mod tests {
 
     #[test]
     fn bools_are_t_or_f() {
-        ok(
-            TypeKind::Bool,
-            &[("t", Value::Bool(true)), ("f", Value::Bool(false))],
-        );
+        ok(TypeKind::Bool, &[("t", Value::Bool(true)), ("f", Value::Bool(false))]);
         bad(TypeKind::Bool, &["true", "T", ""]);
     }
 
@@ -293,10 +281,7 @@ mod tests {
     fn integers_are_range_checked() {
         ok(TypeKind::Int2, &[("-32768", Value::Int16(i16::MIN))]);
         ok(TypeKind::Int4, &[("2147483647", Value::Int32(i32::MAX))]);
-        ok(
-            TypeKind::Int8,
-            &[("-9223372036854775808", Value::Int64(i64::MIN))],
-        );
+        ok(TypeKind::Int8, &[("-9223372036854775808", Value::Int64(i64::MIN))]);
         ok(TypeKind::Oid, &[("4294967295", Value::Oid(u32::MAX))]);
         bad(TypeKind::Int2, &["32768", "1.0", ""]);
         bad(TypeKind::Int4, &["2147483648", " 1", "1e3"]);
@@ -326,23 +311,11 @@ mod tests {
     fn numerics_keep_their_exact_text() {
         let num = |text: &str| Value::Numeric(Numeric::Finite(text.into()));
         let long = format!("{}.{}", "9".repeat(1000), "0".repeat(1000));
-        ok(
-            TypeKind::Numeric,
-            &[("0", num("0")), ("-12.50", num("-12.50")), (&long, num(&long))],
-        );
+        ok(TypeKind::Numeric, &[("0", num("0")), ("-12.50", num("-12.50")), (&long, num(&long))]);
         ok(TypeKind::Numeric, &[("NaN", Value::Numeric(Numeric::NaN))]);
-        ok(
-            TypeKind::Numeric,
-            &[("Infinity", Value::Numeric(Numeric::PosInfinity))],
-        );
-        ok(
-            TypeKind::Numeric,
-            &[("-Infinity", Value::Numeric(Numeric::NegInfinity))],
-        );
-        bad(
-            TypeKind::Numeric,
-            &["", "1e5", "1.", ".5", "--1", " 1", "1,000", "inf", "nan", "1.2.3"],
-        );
+        ok(TypeKind::Numeric, &[("Infinity", Value::Numeric(Numeric::PosInfinity))]);
+        ok(TypeKind::Numeric, &[("-Infinity", Value::Numeric(Numeric::NegInfinity))]);
+        bad(TypeKind::Numeric, &["", "1e5", "1.", ".5", "--1", " 1", "1,000", "inf", "nan", "1.2.3"]);
     }
 
     #[test]
@@ -360,10 +333,7 @@ mod tests {
                 ("-$92,233,720,368,547,758.08", money("-92233720368547758.08")),
             ],
         );
-        bad(
-            TypeKind::Money,
-            &["$", "", "$1.2.3", "$1.0,0", "$.50", "$1,0.0,0"],
-        );
+        bad(TypeKind::Money, &["$", "", "$1.2.3", "$1.0,0", "$.50", "$1,0.0,0"]);
     }
 
     #[test]
@@ -388,34 +358,22 @@ mod tests {
     fn uuids_are_validated_and_lowercased() {
         let lower = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
         ok(TypeKind::Uuid, &[(lower, Value::Uuid(lower.into()))]);
-        ok(
-            TypeKind::Uuid,
-            &[(&lower.to_uppercase(), Value::Uuid(lower.into()))],
-        );
+        ok(TypeKind::Uuid, &[(&lower.to_uppercase(), Value::Uuid(lower.into()))]);
         let braced = format!("{{{lower}}}");
-        bad(
-            TypeKind::Uuid,
-            &[&lower.replace('-', ""), &braced, &lower.replace('a', "g"), ""],
-        );
+        bad(TypeKind::Uuid, &[&lower.replace('-', ""), &braced, &lower.replace('a', "g"), ""]);
         bad(TypeKind::Uuid, &[&lower.replace('1', "é")]);
     }
 
     #[test]
     fn bytea_is_hex() {
         ok(TypeKind::Bytea, &[("\\x", Value::Bytes(vec![]))]);
-        ok(
-            TypeKind::Bytea,
-            &[("\\x00ffAb", Value::Bytes(vec![0, 255, 0xab]))],
-        );
+        ok(TypeKind::Bytea, &[("\\x00ffAb", Value::Bytes(vec![0, 255, 0xab]))]);
         bad(TypeKind::Bytea, &["\\x0", "\\xzz", "00ff", "\\000", "\\x é"]);
     }
 
     #[test]
     fn bits_are_zeros_and_ones() {
-        ok(
-            TypeKind::Bit,
-            &[("", Value::Bits("".into())), ("0101", Value::Bits("0101".into()))],
-        );
+        ok(TypeKind::Bit, &[("", Value::Bits("".into())), ("0101", Value::Bits("0101".into()))]);
         bad(TypeKind::Bit, &["012", "1 0"]);
     }
 
