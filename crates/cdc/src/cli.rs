@@ -32,10 +32,41 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Print live changes from PostgreSQL as they happen (a temporary slot; the capture slot is untouched).
     Tail(TailArgs),
+    /// Fetch job postings from the JSearch API (RapidAPI) into PostgreSQL's `linkedin_jobs`, on a schedule.
+    Ingest(IngestArgs),
+    /// Source database setup.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Validate configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// One pass over every query and page, then exit (non-zero if a query failed).
+    #[arg(long)]
+    pub once: bool,
+    /// Load saved JSearch responses (`*.json`) from this directory instead of calling the API; implies --once.
+    #[arg(long, value_name = "DIR")]
+    pub from_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the source schema (sample tables, `linkedin_jobs`, `ingestion_runs`), sample data, the replication
+    /// role and the publication; idempotent, in one transaction.
+    Init {
+        /// Skip the sample rows (for real databases).
+        #[arg(long)]
+        no_sample_data: bool,
+        /// Name of the least-privilege replication role to create.
+        #[arg(long, default_value = cdc_ingest::DEFAULT_REPLICATION_ROLE)]
+        replication_role: String,
     },
 }
 

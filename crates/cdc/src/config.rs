@@ -21,6 +21,9 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Event encoding: topic naming and Debezium's handling modes.
     pub events: EnvelopeConfig,
+    /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
+    /// `SCHEDULE_INTERVAL_MINUTES`).
+    pub ingest: cdc_ingest::IngestConfig,
 }
 
 /// Where the configuration came from, for `cdc config check`.
@@ -57,6 +60,7 @@ impl Config {
             None => Config::default(),
         };
         let env_applied = config.apply_env(|name| std::env::var(name).ok())?;
+        config.ingest.apply_env(|name| std::env::var(name).ok())?;
         config.validate()?;
         Ok(Loaded { config, file, env_applied })
     }
@@ -150,6 +154,8 @@ impl Config {
         self.postgres.validate("postgres")?;
         self.source.validate("source")?;
         self.pipeline.validate("pipeline")?;
+        self.events.validate("events")?;
+        // [ingest] is checked by `cdc ingest` alone: capture needs no API key.
         Ok(())
     }
 }

@@ -24,7 +24,11 @@ pub fn one_line(error: &anyhow::Error) -> String {
 }
 
 fn hint(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(|e| e.downcast_ref::<PgError>()).and_then(PgError::hint)
+    error.chain().find_map(|e| {
+        e.downcast_ref::<PgError>()
+            .and_then(PgError::hint)
+            .or_else(|| e.downcast_ref::<cdc_ingest::IngestError>().and_then(cdc_ingest::IngestError::hint))
+    })
 }
 
 /// 2 for bad configuration or usage, 1 for everything else.

@@ -171,8 +171,17 @@ pub async fn slot_state(client: &Client, slot: &str) -> Result<Option<SlotState>
     Ok(Some(SlotState { confirmed_flush: confirmed.and_then(|t| t.parse().ok()), active: row.get(3) }))
 }
 
-/// Creates the snapshot-progress table when missing.
+/// Creates the snapshot-progress table when missing. Looks first: `CREATE … IF NOT EXISTS` would demand CREATE
+/// on the schema even when the table exists, which a least-privilege capture role does not have.
 pub async fn ensure_progress_table(client: &Client) -> Result<(), PgError> {
+    let exists: bool = client
+        .query_one(&format!("SELECT to_regclass('public.{PROGRESS_TABLE}') IS NOT NULL"), &[])
+        .await
+        .map_err(PgError::query("looking up the snapshot progress table"))?
+        .get(0);
+    if exists {
+        return Ok(());
+    }
     let sql = format!(
         "CREATE TABLE IF NOT EXISTS public.{PROGRESS_TABLE} (
             slot_name text NOT NULL,

@@ -17,6 +17,9 @@ pub async fn run(loaded: Loaded, connect: bool) -> Result<()> {
         println!("environment overrides: {}", env_applied.join(", "));
     }
     println!("{}", toml::to_string_pretty(&config).context("cannot print the configuration")?);
+    if let Err(e) = config.ingest.validate("ingest") {
+        println!("note: `cdc ingest` cannot run with this configuration: {e}");
+    }
     if connect {
         let client = cdc_core::postgres::connect(&config.postgres).await?;
         setup::check_server(&client).await?;

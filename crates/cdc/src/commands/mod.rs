@@ -2,17 +2,23 @@
 
 mod capture;
 mod config_check;
+mod db;
+mod ingest;
 mod tail;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DbCommand};
 use crate::config::Config;
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Capture(args) => capture::run(Config::load(cli.config.as_deref())?.config, args).await,
         Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args).await,
+        Command::Ingest(args) => ingest::run(Config::load(cli.config.as_deref())?.config, args).await,
+        Command::Db { command: DbCommand::Init { no_sample_data, replication_role } } => {
+            db::init(Config::load(cli.config.as_deref())?.config, no_sample_data, replication_role).await
+        }
         Command::Config { command: ConfigCommand::Check { connect } } => {
             config_check::run(Config::load(cli.config.as_deref())?, connect).await
         }
