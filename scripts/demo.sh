@@ -30,22 +30,49 @@ trap cleanup EXIT
 
 export POSTGRES_HOST=127.0.0.1 POSTGRES_PORT=$PORT POSTGRES_DB=postgres POSTGRES_USER=postgres POSTGRES_PASSWORD=demo-password
 psql() { PGPASSWORD=$POSTGRES_PASSWORD command psql -q -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }
-psql -c "CREATE TABLE customers (customer_id serial PRIMARY KEY, name text NOT NULL, email text, balance numeric(10,2));
-         ALTER TABLE customers REPLICA IDENTITY FULL;
-         INSERT INTO customers (name, email, balance) VALUES ('Ada', 'ada@example.com', 10.50), ('Linus', 'linus@example.com', 0);"
 
-echo "== cdc capture (snapshot, then streaming) on 127.0.0.1:$PORT =="
-"$CDC" capture --output - &
+echo "== cdc db init: the seed's tables, sample data, replication role cdc_replicator, publication =="
+CDC_REPLICATION_PASSWORD=replicator-pw "$CDC" db init
+
+echo "== cdc capture as cdc_replicator (snapshot, then streaming) → $DIR/events.jsonl =="
+EVENTS="$DIR/events.jsonl"
+POSTGRES_USER=cdc_replicator POSTGRES_PASSWORD=replicator-pw CDC_TOPIC_TEMPLATE='{prefix}.{table}' \
+  "$CDC" capture --output "$EVENTS" 2>"$DIR/capture.log" &
 CAPTURE=$!
 # Write once the slot exists, so the changes below stream (rather than land in the snapshot).
 for _ in $(seq 100); do
   [ "$(psql -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_slot'")" = 1 ] && break
   sleep 0.1
 done
-psql -c "INSERT INTO customers (name, email, balance) VALUES ('Grace', 'grace@example.com', 99.99);
-         UPDATE customers SET balance = balance + 1 WHERE name = 'Ada';
-         DELETE FROM customers WHERE name = 'Linus';"
-sleep "${DEMO_SECONDS:-3}"
-kill -TERM "$CAPTURE"; wait "$CAPTURE" || true
+
+echo "== cdc ingest --from-dir examples/jsearch: 58 job postings into linkedin_jobs =="
+"$CDC" ingest --from-dir examples/jsearch
+psql -c "UPDATE customers SET email = 'ada@new.example' WHERE customer_id = 1;
+         DELETE FROM orders WHERE order_id = 5;"
+
+# Wait (up to DEMO_SECONDS) for the streamed changes to reach the file, then stop capture cleanly.
+for _ in $(seq $(( ${DEMO_SECONDS:-10} * 10 ))); do
+  grep -q '"ada@new.example"' "$EVENTS" 2>/dev/null && grep -q '"op":"d"' "$EVENTS" && break
+  sleep 0.1
+done
+kill -TERM "$CAPTURE"; wait "$CAPTURE" || { cat "$DIR/capture.log"; exit 1; }
 CAPTURE=""
-echo "== done: the slot 'cdc_slot' confirmed up to $(psql -Atc "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name='cdc_slot'") =="
+
+echo "== events by topic and op (r = snapshot, c = insert, u = update, d = delete) =="
+python3 - "$EVENTS" <<'PY'
+import collections, json, sys
+counts = collections.Counter()
+sample = None
+for line in open(sys.argv[1]):
+    record = json.loads(line)
+    value = record["value"]
+    op = value["op"] if value else "tombstone"
+    counts[(record["topic"], op)] += 1
+    if value and op == "u" and record["topic"] == "cdc.customers":
+        sample = record
+for (topic, op), n in sorted(counts.items()):
+    print(f"  {topic:<28} {op:<10} {n}")
+print("== one update, as a Debezium consumer receives it ==")
+print(json.dumps(sample, indent=2)[:2000])
+PY
+echo "== the slot 'cdc_slot' confirmed up to $(psql -Atc "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name='cdc_slot'") =="

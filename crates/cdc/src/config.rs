@@ -147,6 +147,9 @@ impl Config {
         if let Some(v) = take("CDC_TOPIC_PREFIX") {
             self.events.topic_prefix = v;
         }
+        if let Some(v) = take("CDC_TOPIC_TEMPLATE") {
+            self.events.topic_template = Some(v);
+        }
         Ok(applied)
     }
 
