@@ -21,4 +21,5 @@ fi
 
 # Tests run initdb as the postgres user when run as root; the package creates that user.
 id postgres >/dev/null 2>&1 || { echo "install-deps: user 'postgres' is missing after installing postgresql" >&2; exit 1; }
+"$(dirname "$0")/install-duckdb.sh"
 echo "install-deps: ok"

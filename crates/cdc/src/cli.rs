@@ -28,6 +28,8 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The embedded pipeline: PostgreSQL → DuckDB in one process (no Kafka).
+    Run(RunArgs),
     /// Capture changes from PostgreSQL (snapshot, then logical replication) and write Debezium-style events.
     Capture(CaptureArgs),
     /// Print live changes from PostgreSQL as they happen (a temporary slot; the capture slot is untouched).
@@ -75,6 +77,13 @@ pub struct CaptureArgs {
     /// Where events go: a JSON-lines file (appended to), or `-` for stdout.
     #[arg(long, short, default_value = "-", value_name = "PATH")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// DuckDB database file (overrides [duckdb].path).
+    #[arg(long, value_name = "PATH")]
+    pub duckdb: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -21,6 +21,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Event encoding: topic naming and Debezium's handling modes.
     pub events: EnvelopeConfig,
+    /// `cdc run`'s warehouse (`CDC_DUCKDB_PATH`).
+    pub duckdb: cdc_warehouse::duckdb::DuckDbConfig,
     /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
     /// `SCHEDULE_INTERVAL_MINUTES`).
     pub ingest: cdc_ingest::IngestConfig,
@@ -146,6 +148,18 @@ impl Config {
         }
         if let Some(v) = take("CDC_TOPIC_PREFIX") {
             self.events.topic_prefix = v;
+        }
+        if let Some(v) = take("CDC_DUCKDB_PATH") {
+            self.duckdb.path = v.into();
+        }
+        if let Some(v) = take("CDC_DELETE_MODE") {
+            self.duckdb.delete_mode = match v.as_str() {
+                "hard" => cdc_warehouse::DeleteMode::Hard,
+                "soft" => cdc_warehouse::DeleteMode::Soft,
+                _ => {
+                    return Err(LoadError::Env { name: "CDC_DELETE_MODE", value: v, reason: "expected hard or soft".into() })
+                }
+            };
         }
         if let Some(v) = take("CDC_TOPIC_TEMPLATE") {
             self.events.topic_template = Some(v);

@@ -1,4 +1,5 @@
-//! `cdc capture`: PostgreSQL → Debezium-style events (JSON lines for now; Kafka with the transport issue).
+//! `cdc capture` (PostgreSQL → Debezium-style events as JSON lines; Kafka with the transport issue) and `cdc run`
+//! (PostgreSQL → DuckDB in one process) share one supervised pipeline loop.
 //!
 //! Transient failures (the server restarting, a dropped connection) rebuild the source after a backoff; the
 //! sink is kept, and since nothing was acknowledged past what it made durable, the replay is complete.
@@ -10,15 +11,31 @@ use cdc_core::envelope::Envelope;
 use cdc_core::pipeline::{Pipeline, PipelineError};
 use cdc_core::postgres::{PgSource, Retry};
 use cdc_core::sinks::JsonLinesSink;
+use cdc_core::Sink;
+use cdc_warehouse::duckdb::DuckDbSink;
 
-use crate::cli::CaptureArgs;
+use crate::cli::{CaptureArgs, RunArgs};
 use crate::config::Config;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-pub async fn run(config: Config, args: CaptureArgs) -> Result<()> {
+pub async fn capture(config: Config, args: CaptureArgs) -> Result<()> {
     let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
-    let mut sink = JsonLinesSink::open(&args.output, envelope).context("cannot open the output")?;
+    let sink = JsonLinesSink::open(&args.output, envelope).context("cannot open the output")?;
+    supervise(&config, sink).await
+}
+
+pub async fn run(mut config: Config, args: RunArgs) -> Result<()> {
+    if let Some(path) = args.duckdb {
+        config.duckdb.path = path;
+    }
+    let sink = DuckDbSink::open(config.duckdb.clone())?;
+    tracing::info!(path = %config.duckdb.path.display(), applied = ?sink.applied(), "warehouse open");
+    supervise(&config, sink).await
+}
+
+/// Runs PgSource → `sink` until shutdown, rebuilding the source after transient failures.
+async fn supervise<K: Sink>(config: &Config, mut sink: K) -> Result<()> {
     let shutdown = super::shutdown_signal();
     let mut backoff = Duration::from_millis(500);
     loop {
@@ -38,7 +55,7 @@ pub async fn run(config: Config, args: CaptureArgs) -> Result<()> {
         sink = returned_sink;
         match result {
             Ok(stats) => {
-                tracing::info!(events = stats.events, batches = stats.batches, "capture stopped");
+                tracing::info!(events = stats.events, batches = stats.batches, "pipeline stopped");
                 return Ok(());
             }
             Err(PipelineError::Source(e)) if e.retry() == Retry::Transient && !*shutdown.borrow() => {

@@ -13,7 +13,8 @@ use crate::config::Config;
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Capture(args) => capture::run(Config::load(cli.config.as_deref())?.config, args).await,
+        Command::Run(args) => capture::run(Config::load(cli.config.as_deref())?.config, args).await,
+        Command::Capture(args) => capture::capture(Config::load(cli.config.as_deref())?.config, args).await,
         Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args).await,
         Command::Ingest(args) => ingest::run(Config::load(cli.config.as_deref())?.config, args).await,
         Command::Db { command: DbCommand::Init { no_sample_data, replication_role } } => {

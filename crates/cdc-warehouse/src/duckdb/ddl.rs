@@ -1,0 +1,56 @@
+//! DuckDB spelling of target types, table creation and schema evolution.
+
+use crate::meta;
+use crate::types::TargetType;
+
+/// The type as DuckDB spells it in `information_schema.columns.data_type`, so existing tables compare equal.
+pub fn type_name(t: &TargetType) -> String {
+    match t {
+        TargetType::Boolean => "BOOLEAN".into(),
+        TargetType::SmallInt => "SMALLINT".into(),
+        TargetType::Integer => "INTEGER".into(),
+        TargetType::BigInt => "BIGINT".into(),
+        TargetType::UBigInt => "UBIGINT".into(),
+        TargetType::Float => "FLOAT".into(),
+        TargetType::Double => "DOUBLE".into(),
+        TargetType::Decimal { precision, scale } => format!("DECIMAL({precision},{scale})"),
+        TargetType::Varchar => "VARCHAR".into(),
+        TargetType::Blob => "BLOB".into(),
+        TargetType::Date => "DATE".into(),
+        TargetType::Time => "TIME".into(),
+        TargetType::TimeTz => "TIME WITH TIME ZONE".into(),
+        TargetType::Timestamp => "TIMESTAMP".into(),
+        TargetType::TimestampTz => "TIMESTAMP WITH TIME ZONE".into(),
+        TargetType::Interval => "INTERVAL".into(),
+        TargetType::Uuid => "UUID".into(),
+        TargetType::Json => "JSON".into(),
+        TargetType::Bit => "BIT".into(),
+        TargetType::List(elem) => format!("{}[]", type_name(elem)),
+    }
+}
+
+/// Metadata columns and their types, in table order after the source columns.
+pub const META_COLUMNS: [(&str, &str); 7] = [
+    (meta::OP, "VARCHAR"),
+    (meta::LSN, "UBIGINT"),
+    (meta::EVENT_LSN, "UBIGINT"),
+    (meta::TX_ID, "BIGINT"),
+    (meta::SOURCE_TS, "TIMESTAMP WITH TIME ZONE"),
+    (meta::SYNCED_AT, "TIMESTAMP WITH TIME ZONE"),
+    (meta::DELETED, "BOOLEAN"),
+];
+
+/// The SQL expression turning staging text column `s.<col>` into `target`.
+pub fn cast_from_staging(column: &str, target: &TargetType) -> String {
+    match target {
+        TargetType::Blob => format!("unhex({column})"),
+        TargetType::List(_) => format!("CAST(CAST({column} AS JSON) AS {})", type_name(target)),
+        TargetType::Varchar => column.to_owned(),
+        other => format!("CAST({column} AS {})", type_name(other)),
+    }
+}
+
+/// Double-quotes an identifier.
+pub fn q(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}

@@ -1,0 +1,119 @@
+//! The MERGE that applies one staged [`TablePlan`](crate::TablePlan) to its target table.
+//!
+//! Staging columns: `_action` ('u' upsert, 'd' delete), the metadata values, then per source column its text
+//! (`c`) and whether the change sent it (`c__present`). A target row changes only when the staged position
+//! `(_cdc_lsn, _cdc_event_lsn)` is higher than the one it holds.
+
+use super::ddl::{cast_from_staging, q};
+use crate::meta;
+use crate::types::TargetType;
+use crate::DeleteMode;
+
+/// Name of the presence flag of a staged column.
+pub fn present_column(column: &str) -> String {
+    format!("{column}__present")
+}
+
+/// `t` is older than `s`.
+fn newer() -> String {
+    format!(
+        "(t.{lsn} < s.{lsn} OR (t.{lsn} = s.{lsn} AND t.{ev} < s.{ev}))",
+        lsn = q(meta::LSN),
+        ev = q(meta::EVENT_LSN)
+    )
+}
+
+/// The MERGE statement for `target` from `staging`.
+pub fn merge_sql(
+    target: &str,
+    staging: &str,
+    columns: &[(String, TargetType)],
+    key: &[usize],
+    mode: DeleteMode,
+) -> String {
+    let on = key
+        .iter()
+        .map(|&i| {
+            let (name, ty) = &columns[i];
+            format!("t.{} = {}", q(name), cast_from_staging(&format!("s.{}", q(name)), ty))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let meta_set = format!(
+        "{op} = s.{op}, {lsn} = s.{lsn}, {ev} = s.{ev}, {tx} = s.{tx}, {ts} = make_timestamptz(s.{ts}), \
+         {synced} = now()",
+        op = q(meta::OP),
+        lsn = q(meta::LSN),
+        ev = q(meta::EVENT_LSN),
+        tx = q(meta::TX_ID),
+        ts = q(meta::SOURCE_TS),
+        synced = q(meta::SYNCED_AT)
+    );
+    let set_columns = columns
+        .iter()
+        .map(|(name, ty)| {
+            format!(
+                "{c} = CASE WHEN s.{p} THEN {v} ELSE t.{c} END",
+                c = q(name),
+                p = q(&present_column(name)),
+                v = cast_from_staging(&format!("s.{}", q(name)), ty)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let insert_columns = columns
+        .iter()
+        .map(|(name, _)| q(name))
+        .chain(
+            [meta::OP, meta::LSN, meta::EVENT_LSN, meta::TX_ID, meta::SOURCE_TS, meta::SYNCED_AT, meta::DELETED]
+                .map(q),
+        )
+        .collect::<Vec<_>>()
+        .join(", ");
+    let insert_values = columns
+        .iter()
+        .map(|(name, ty)| cast_from_staging(&format!("s.{}", q(name)), ty))
+        .chain([
+            format!("s.{}", q(meta::OP)),
+            format!("s.{}", q(meta::LSN)),
+            format!("s.{}", q(meta::EVENT_LSN)),
+            format!("s.{}", q(meta::TX_ID)),
+            format!("make_timestamptz(s.{})", q(meta::SOURCE_TS)),
+            "now()".into(),
+            "false".into(),
+        ])
+        .collect::<Vec<_>>()
+        .join(", ");
+    let on_delete = match mode {
+        DeleteMode::Hard => "DELETE".to_owned(),
+        DeleteMode::Soft => format!("UPDATE SET {meta_set}, {} = true", q(meta::DELETED)),
+    };
+    format!(
+        "MERGE INTO {target} AS t USING {staging} AS s ON {on}
+         WHEN MATCHED AND s._action = 'd' AND {newer} THEN {on_delete}
+         WHEN MATCHED AND s._action = 'u' AND {newer} THEN UPDATE SET {set_columns}, {meta_set}, {deleted} = false
+         WHEN NOT MATCHED AND s._action = 'u' THEN INSERT ({insert_columns}) VALUES ({insert_values})",
+        newer = newer(),
+        deleted = q(meta::DELETED),
+    )
+}
+
+/// Removes (or marks deleted) every row older than a TRUNCATE at `(lsn, event_lsn)`.
+pub fn truncate_sql(target: &str, lsn: u64, event_lsn: u64, mode: DeleteMode) -> String {
+    let older = format!(
+        "({l} < {lsn} OR ({l} = {lsn} AND {e} < {event_lsn}))",
+        l = q(meta::LSN),
+        e = q(meta::EVENT_LSN)
+    );
+    match mode {
+        DeleteMode::Hard => format!("DELETE FROM {target} WHERE {older}"),
+        DeleteMode::Soft => format!(
+            "UPDATE {target} SET {d} = true, {op} = 't', {l} = {lsn}, {e} = {event_lsn}, {s} = now() WHERE {older}",
+            d = q(meta::DELETED),
+            op = q(meta::OP),
+            l = q(meta::LSN),
+            e = q(meta::EVENT_LSN),
+            s = q(meta::SYNCED_AT)
+        ),
+    }
+}

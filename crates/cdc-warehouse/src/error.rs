@@ -1,0 +1,28 @@
+//! [`WarehouseError`]: what can go wrong writing to a warehouse, with the retry decision in one place.
+
+/// A warehouse sink failure.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("cannot open the warehouse at {path}: {reason}")]
+    Open { path: String, reason: String, hint: &'static str },
+    #[error("warehouse statement failed while {during}")]
+    Sql {
+        during: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot change column {column} of {table} from {from} to {to}")]
+    IncompatibleType { table: String, column: String, from: String, to: String },
+}
+
+impl WarehouseError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            WarehouseError::Open { hint, .. } => Some((*hint).to_owned()),
+            WarehouseError::IncompatibleType { .. } => {
+                Some("the source narrowed a column type; rename or recreate the warehouse column".into())
+            }
+            WarehouseError::Sql { .. } => None,
+        }
+    }
+}
