@@ -1,0 +1,6 @@
+//! cdc-warehouse's integration tests: real PostgreSQL into real DuckDB.
+#![allow(clippy::unwrap_used)] // a panic is how a test reports
+
+mod support;
+
+mod duckdb;
