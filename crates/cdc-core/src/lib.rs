@@ -31,4 +31,5 @@ pub use lsn::Lsn;
 pub use pgtype::{PgType, TypeKind};
 pub use schema::{Column, ReplicaIdentity, SchemaRef, TableId, TableSchema};
 pub use sink::{Sink, SinkError};
+pub use source::Source;
 pub use value::{DateValue, Numeric, TimestampValue, Value};

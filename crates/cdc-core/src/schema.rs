@@ -83,6 +83,10 @@ pub struct Column {
     pub nullable: bool,
     /// Part of the primary key (the event key). With no primary key, the replica-identity columns.
     pub key: bool,
+    /// What rows written before this column was added read as (PostgreSQL's `attmissingval`, in text form):
+    /// `ADD COLUMN … DEFAULT x` changes those rows without a single change event, so a warehouse adding the column
+    /// fills its existing rows with this.
+    pub fill_value: Option<String>,
 }
 
 impl Column {

@@ -38,11 +38,15 @@ pub fn staging_text(value: &Value, target: &TargetType) -> Option<String> {
         Value::TimeTz { micros, offset_seconds } => format!("{}{}", time(*micros), offset(*offset_seconds)),
         Value::Timestamp(ts) => timestamp(ts, ""),
         Value::TimestampTz(ts) => timestamp(ts, "+00"),
-        Value::Interval { months, days, micros } => format!("{months} months {days} days {micros} microseconds"),
+        Value::Interval { months, days, micros } => {
+            format!("{months} months {days} days {micros} microseconds")
+        }
         Value::Hstore(pairs) => serde_json::Value::Object(
             pairs
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone().map_or(serde_json::Value::Null, serde_json::Value::String)))
+                .map(|(k, v)| {
+                    (k.clone(), v.clone().map_or(serde_json::Value::Null, serde_json::Value::String))
+                })
                 .collect(),
         )
         .to_string(),
@@ -59,7 +63,9 @@ pub fn staging_text(value: &Value, target: &TargetType) -> Option<String> {
 /// An array element as JSON, for a `CAST(json AS T[])`.
 fn json_element(value: &Value, elem: &TargetType) -> serde_json::Value {
     match value {
-        Value::Array(items) => serde_json::Value::Array(items.iter().map(|v| json_element(v, elem)).collect()),
+        Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(|v| json_element(v, elem)).collect())
+        }
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Int16(_) | Value::Int32(_) | Value::Int64(_) | Value::Oid(_) => {
             staging_text(value, elem).and_then(|t| t.parse().ok()).unwrap_or(serde_json::Value::Null)

@@ -172,6 +172,7 @@ mod tests {
             type_modifier: -1,
             nullable: !key,
             key,
+            fill_value: None,
         };
         Arc::new(TableSchema {
             relation_oid: 1,

@@ -16,7 +16,10 @@ pub enum TargetType {
     UBigInt,
     Float,
     Double,
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     /// Text; also numerics beyond DECIMAL's precision, kept exact as text.
     Varchar,
     Blob,

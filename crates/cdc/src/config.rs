@@ -157,7 +157,11 @@ impl Config {
                 "hard" => cdc_warehouse::DeleteMode::Hard,
                 "soft" => cdc_warehouse::DeleteMode::Soft,
                 _ => {
-                    return Err(LoadError::Env { name: "CDC_DELETE_MODE", value: v, reason: "expected hard or soft".into() })
+                    return Err(LoadError::Env {
+                        name: "CDC_DELETE_MODE",
+                        value: v,
+                        reason: "expected hard or soft".into(),
+                    })
                 }
             };
         }

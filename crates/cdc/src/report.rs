@@ -28,7 +28,10 @@ fn hint(error: &anyhow::Error) -> Option<String> {
         e.downcast_ref::<PgError>()
             .and_then(PgError::hint)
             .or_else(|| e.downcast_ref::<cdc_ingest::IngestError>().and_then(cdc_ingest::IngestError::hint))
-            .or_else(|| e.downcast_ref::<cdc_warehouse::WarehouseError>().and_then(cdc_warehouse::WarehouseError::hint))
+            .or_else(|| {
+                e.downcast_ref::<cdc_warehouse::WarehouseError>()
+                    .and_then(cdc_warehouse::WarehouseError::hint)
+            })
     })
 }
 

@@ -106,8 +106,14 @@ impl FieldCodec {
 
     fn for_type(ty: &PgType, type_modifier: i32, config: &EnvelopeConfig) -> FieldCodec {
         // The modifier helpers live on `Column`; an array column's modifier is its element's.
-        let column =
-            || Column { name: String::new(), pg_type: ty.clone(), type_modifier, nullable: true, key: false };
+        let column = || Column {
+            name: String::new(),
+            pg_type: ty.clone(),
+            type_modifier,
+            nullable: true,
+            key: false,
+            fill_value: None,
+        };
         let adaptive_millis = |precision: u32| precision <= 3;
         match &ty.kind {
             TypeKind::Bool => FieldCodec::Bool,

@@ -27,8 +27,20 @@ pub struct TableInfo {
     pub replica_identity: ReplicaIdentity,
     pub primary_key: Vec<String>,
     pub not_null: Vec<String>,
+    /// `attmissingval` of columns added with a default, as text.
+    pub fill_values: Vec<(String, String)>,
     /// Current columns in attnum order.
     pub columns: Vec<RawColumn>,
+}
+
+/// A default expression with no function call or column reference (`'x'::text`, `0`, `true`): evaluating it
+/// apart from any row is then safe and gives what `ADD COLUMN … DEFAULT` gave existing rows.
+fn is_constant(expr: &str) -> bool {
+    let literal = expr.starts_with('\'')
+        || expr.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+        || matches!(expr, "true" | "false");
+    // `CURRENT_TIMESTAMP` and friends have no parentheses but are not constants: only literals qualify.
+    literal && !expr.contains('(') && !expr.contains('"')
 }
 
 /// Cached catalog access over one query connection.
@@ -69,8 +81,11 @@ impl Catalog {
         let rows = client
             .query(
                 "SELECT a.attname, a.atttypid, a.atttypmod, a.attnotnull,
-                        COALESCE(a.attnum = ANY(i.indkey), false) AS pk
+                        COALESCE(a.attnum = ANY(i.indkey), false) AS pk,
+                        CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END,
+                        pg_get_expr(d.adbin, d.adrelid)
                  FROM pg_attribute a
+                 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
                  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
                  ORDER BY a.attnum",
@@ -87,6 +102,7 @@ impl Catalog {
             replica_identity,
             primary_key: Vec::new(),
             not_null: Vec::new(),
+            fill_values: Vec::new(),
             columns: Vec::new(),
         };
         for row in rows {
@@ -96,6 +112,21 @@ impl Catalog {
             }
             if row.get::<_, bool>(3) {
                 info.not_null.push(name.clone());
+            }
+            let constant_default = row.get::<_, Option<String>>(6).filter(|expr| is_constant(expr));
+            let fill = match (row.get::<_, Option<String>>(5), constant_default) {
+                (Some(missing), _) => Some(missing),
+                // A table rewrite (ALTER TYPE, VACUUM FULL) writes the fill value into the rows and clears
+                // attmissingval; a constant default is then the best remaining witness of it.
+                (None, Some(expr)) => client
+                    .query_one(&format!("SELECT ({expr})::text"), &[])
+                    .await
+                    .ok()
+                    .and_then(|r| r.get::<_, Option<String>>(0)),
+                (None, None) => None,
+            };
+            if let Some(fill) = fill {
+                info.fill_values.push((name.clone(), fill));
             }
             info.columns.push(RawColumn {
                 name,
@@ -139,6 +170,7 @@ impl Catalog {
                 type_modifier: raw.type_modifier,
                 nullable: !info.not_null.contains(&raw.name),
                 key,
+                fill_value: info.fill_values.iter().find(|(n, _)| *n == raw.name).map(|(_, v)| v.clone()),
             });
         }
         Ok(TableSchema {

@@ -65,8 +65,16 @@ pub fn merge_sql(
         .iter()
         .map(|(name, _)| q(name))
         .chain(
-            [meta::OP, meta::LSN, meta::EVENT_LSN, meta::TX_ID, meta::SOURCE_TS, meta::SYNCED_AT, meta::DELETED]
-                .map(q),
+            [
+                meta::OP,
+                meta::LSN,
+                meta::EVENT_LSN,
+                meta::TX_ID,
+                meta::SOURCE_TS,
+                meta::SYNCED_AT,
+                meta::DELETED,
+            ]
+            .map(q),
         )
         .collect::<Vec<_>>()
         .join(", ");

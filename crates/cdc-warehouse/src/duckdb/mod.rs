@@ -38,7 +38,11 @@ pub struct DuckDbConfig {
 
 impl Default for DuckDbConfig {
     fn default() -> Self {
-        DuckDbConfig { path: DEFAULT_PATH.into(), delete_mode: DeleteMode::Hard, sink_name: DEFAULT_SINK_NAME.into() }
+        DuckDbConfig {
+            path: DEFAULT_PATH.into(),
+            delete_mode: DeleteMode::Hard,
+            sink_name: DEFAULT_SINK_NAME.into(),
+        }
     }
 }
 
@@ -94,8 +98,14 @@ impl DuckDbSink {
                 |row| Ok(Position { commit_lsn: Lsn::new(row.get(0)?), event_lsn: Lsn::new(row.get(1)?) }),
             )
             .ok();
-        let mut sink =
-            DuckDbSink { conn, config, tables: HashMap::new(), pending: Vec::new(), pending_reached: None, applied };
+        let mut sink = DuckDbSink {
+            conn,
+            config,
+            tables: HashMap::new(),
+            pending: Vec::new(),
+            pending_reached: None,
+            applied,
+        };
         sink.load_tables()?;
         Ok(sink)
     }
@@ -115,7 +125,14 @@ impl DuckDbSink {
             )
             .map_err(sql_err("reading existing tables"))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
             .map_err(sql_err("reading existing tables"))?;
         for row in rows {
             let (schema, table, column, ty) = row.map_err(sql_err("reading existing tables"))?;
@@ -140,10 +157,14 @@ impl DuckDbSink {
                 .collect::<Vec<_>>()
                 .join(", ");
             self.conn
-                .execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {target} ({defs})", q(&id.schema)))
+                .execute_batch(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {target} ({defs})",
+                    q(&id.schema)
+                ))
                 .map_err(sql_err(format!("creating table {id}")))?;
             tracing::info!(table = %id, columns = columns.len(), "created warehouse table");
-            let mut known: Vec<(String, String)> = columns.iter().map(|(n, t)| (n.clone(), type_name(t))).collect();
+            let mut known: Vec<(String, String)> =
+                columns.iter().map(|(n, t)| (n.clone(), type_name(t))).collect();
             known.extend(META_COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())));
             self.tables.insert(id.clone(), known);
             return Ok(());
@@ -152,14 +173,34 @@ impl DuckDbSink {
             let wanted = type_name(ty);
             match existing.iter().find(|(n, _)| n == name) {
                 None => {
+                    // Rows that predate the column read as its fill value in the source; give them the same. The
+                    // default stays: rows of older schema versions merged later (same batch, or a replay) lack the
+                    // column and must get it too.
+                    let fill = plan
+                        .schema
+                        .columns
+                        .iter()
+                        .find(|c| c.name == *name)
+                        .and_then(|c| Some((c, c.fill_value.as_deref()?)))
+                        .and_then(|(c, text)| cdc_core::value::parse_text(&c.pg_type, text).ok())
+                        .and_then(|value| crate::encode::staging_text(&value, ty))
+                        .map(|text| {
+                            let literal = format!("'{}'", text.replace('\'', "''"));
+                            format!(" DEFAULT {}", ddl::cast_from_staging(&literal, ty))
+                        })
+                        .unwrap_or_default();
                     self.conn
-                        .execute_batch(&format!("ALTER TABLE {target} ADD COLUMN {} {wanted}", q(name)))
+                        .execute_batch(&format!("ALTER TABLE {target} ADD COLUMN {} {wanted}{fill}", q(name)))
                         .map_err(sql_err(format!("adding column {name} to {id}")))?;
+
                     tracing::info!(table = %id, column = %name, r#type = %wanted, "added warehouse column");
                 }
                 Some((_, have)) if *have != wanted => {
                     self.conn
-                        .execute_batch(&format!("ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {wanted}", q(name)))
+                        .execute_batch(&format!(
+                            "ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {wanted}",
+                            q(name)
+                        ))
                         .map_err(|_| WarehouseError::IncompatibleType {
                             table: id.to_string(),
                             column: name.clone(),
@@ -187,9 +228,7 @@ impl DuckDbSink {
     }
 
     fn apply(&mut self, plan: &TablePlan) -> Result<(), WarehouseError> {
-        let columns: Vec<(String, TargetType)> =
-            plan.schema.columns.iter().map(|c| (c.name.clone(), target_type(c))).collect();
-        self.evolve(plan, &columns)?;
+        let columns = target_columns(plan);
         let id = &plan.schema.id;
         let target = Self::target(id);
         if let Some(truncate) = plan.truncate {
@@ -225,11 +264,15 @@ impl DuckDbSink {
             .execute_batch(&format!("CREATE OR REPLACE TABLE {staging} ({defs})"))
             .map_err(sql_err(format!("creating the staging table for {id}")))?;
         {
-            let mut appender =
-                self.conn.appender_to_db(&stage_name, "_cdc_staging").map_err(sql_err("opening the appender"))?;
+            let mut appender = self
+                .conn
+                .appender_to_db(&stage_name, "_cdc_staging")
+                .map_err(sql_err("opening the appender"))?;
             for row in &plan.rows {
                 let mut cells: Vec<duckdb::types::Value> = Vec::with_capacity(6 + 2 * columns.len());
-                cells.push(duckdb::types::Value::Text(if row.action == RowAction::Delete { "d" } else { "u" }.into()));
+                cells.push(duckdb::types::Value::Text(
+                    if row.action == RowAction::Delete { "d" } else { "u" }.into(),
+                ));
                 cells.push(duckdb::types::Value::Text(row.op.code().into()));
                 cells.push(duckdb::types::Value::UBigInt(row.position.commit_lsn.as_u64()));
                 cells.push(duckdb::types::Value::UBigInt(row.position.event_lsn.as_u64()));
@@ -243,7 +286,9 @@ impl DuckDbSink {
                     });
                     cells.push(duckdb::types::Value::Boolean(present));
                 }
-                appender.append_row(appender_params_from_iter(cells)).map_err(sql_err(format!("staging rows of {id}")))?;
+                appender
+                    .append_row(appender_params_from_iter(cells))
+                    .map_err(sql_err(format!("staging rows of {id}")))?;
             }
             appender.flush().map_err(sql_err(format!("staging rows of {id}")))?;
         }
@@ -251,7 +296,9 @@ impl DuckDbSink {
         self.conn
             .execute_batch(&merge_sql(&target, &staging, &columns, &key, self.config.delete_mode))
             .map_err(sql_err(format!("merging into {id}")))?;
-        self.conn.execute_batch(&format!("DROP TABLE {staging}")).map_err(sql_err("dropping the staging table"))?;
+        self.conn
+            .execute_batch(&format!("DROP TABLE {staging}"))
+            .map_err(sql_err("dropping the staging table"))?;
         Ok(())
     }
 
@@ -262,15 +309,20 @@ impl DuckDbSink {
         let Some(reached) = reached else { return Ok(()) };
         self.conn
             .execute(
-                &format!(
-                    "INSERT OR REPLACE INTO {} VALUES (?, ?, ?, now())",
-                    q(meta::PROGRESS_TABLE)
-                ),
-                duckdb::params![self.config.sink_name, reached.commit_lsn.as_u64(), reached.event_lsn.as_u64()],
+                &format!("INSERT OR REPLACE INTO {} VALUES (?, ?, ?, now())", q(meta::PROGRESS_TABLE)),
+                duckdb::params![
+                    self.config.sink_name,
+                    reached.commit_lsn.as_u64(),
+                    reached.event_lsn.as_u64()
+                ],
             )
             .map_err(sql_err("recording progress"))?;
         Ok(())
     }
+}
+
+fn target_columns(plan: &TablePlan) -> Vec<(String, TargetType)> {
+    plan.schema.columns.iter().map(|c| (c.name.clone(), target_type(c))).collect()
 }
 
 impl Sink for DuckDbSink {
@@ -297,13 +349,25 @@ impl Sink for DuckDbSink {
         }
         let plans = std::mem::take(&mut self.pending);
         let reached = self.applied.max(self.pending_reached.take());
+        // Table changes first, each committed on its own: DuckDB loses rows merged into a table altered earlier in
+        // the same transaction (seen with 1.5.6). They only add or widen columns, so committing them ahead of the
+        // data is harmless if the data transaction then fails.
+        for plan in &plans {
+            if let Err(e) = self.evolve(plan, &target_columns(plan)) {
+                self.pending = plans;
+                return Err(SinkError::Other(Box::new(e)));
+            }
+        }
         let tables_before = self.tables.clone();
         self.conn.execute_batch("BEGIN TRANSACTION").map_err(|e| SinkError::Other(Box::new(e)))?;
         match self.apply_all(&plans, reached) {
             Ok(()) => {
                 self.conn.execute_batch("COMMIT").map_err(|e| {
                     self.tables = tables_before.clone();
-                    SinkError::Other(Box::new(WarehouseError::Sql { during: "committing".into(), source: Box::new(e) }))
+                    SinkError::Other(Box::new(WarehouseError::Sql {
+                        during: "committing".into(),
+                        source: Box::new(e),
+                    }))
                 })?;
                 self.applied = reached;
                 Ok(())

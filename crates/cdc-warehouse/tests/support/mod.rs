@@ -49,11 +49,16 @@ impl Db {
             status_interval_ms: 100,
             ..SourceConfig::default()
         };
-        let sink = DuckDbSink::open(DuckDbConfig { path: self.duckdb_path(), delete_mode: mode, ..Default::default() })
-            .expect("open duckdb");
+        let sink = DuckDbSink::open(DuckDbConfig {
+            path: self.duckdb_path(),
+            delete_mode: mode,
+            ..Default::default()
+        })
+        .expect("open duckdb");
         let src = PgSource::start(self.pg(), source).await.expect("source");
         let (stop, rx) = watch::channel(false);
-        let mut pipeline = Pipeline::new(src, sink, PipelineConfig { batch_size: 2000, poll_timeout_ms: 100 });
+        let mut pipeline =
+            Pipeline::new(src, sink, PipelineConfig { batch_size: 2000, poll_timeout_ms: 100 });
         let task = tokio::spawn(async move {
             pipeline.run(rx).await.expect("pipeline");
             drop(pipeline);
@@ -80,7 +85,10 @@ impl Db {
 
     /// Waits until the capture slot confirmed the current end of WAL.
     pub async fn wait_caught_up(&self) {
-        let end: String = self.client.query_one("SELECT pg_current_wal_lsn()::text", &[]).await.unwrap().get(0);
+        // The insert position, not pg_current_wal_lsn(): with synchronous_commit = off the latter can lag the
+        // last commits, which the slot then has not seen yet.
+        let end: String =
+            self.client.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]).await.unwrap().get(0);
         let c = &self.client;
         let end = &end;
         wait_for("the slot to confirm the end of WAL", Duration::from_secs(120), || async move {
@@ -129,7 +137,8 @@ pub fn assert_same(table: &str, source: &Dump, warehouse: &Dump) {
     if source == warehouse {
         return;
     }
-    let first = source.iter().zip(&warehouse).position(|(a, b)| a != b).unwrap_or(source.len().min(warehouse.len()));
+    let first =
+        source.iter().zip(&warehouse).position(|(a, b)| a != b).unwrap_or(source.len().min(warehouse.len()));
     panic!(
         "{table}: source has {} rows, warehouse {}; first difference at row {first}:\n  source    {:?}\n  warehouse {:?}",
         source.len(),

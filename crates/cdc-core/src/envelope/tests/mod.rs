@@ -26,7 +26,7 @@ pub(super) mod fixtures {
     /// A column of a built-in type.
     pub fn col(name: &str, oid: u32, type_modifier: i32, nullable: bool, key: bool) -> Column {
         let pg_type = PgType::builtin(oid).expect("a built-in type oid");
-        Column { name: name.into(), pg_type, type_modifier, nullable, key }
+        Column { name: name.into(), pg_type, type_modifier, nullable, key, fill_value: None }
     }
 
     /// `numeric(p, s)`'s `atttypmod`.

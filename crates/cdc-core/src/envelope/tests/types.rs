@@ -172,6 +172,7 @@ fn hstore_is_a_json_string_or_a_map() {
         type_modifier: -1,
         nullable: false,
         key: false,
+        fill_value: None,
     };
     let value = Value::Hstore(vec![("a".into(), Some("1".into())), ("b".into(), None)]);
     let json_mode = codec_of(&hstore, &EnvelopeConfig::default());
@@ -195,6 +196,7 @@ fn enums_are_strings_that_list_their_labels() {
         type_modifier: -1,
         nullable: false,
         key: false,
+        fill_value: None,
     };
     let codec = codec_of(&mood, &EnvelopeConfig::default());
     assert_eq!(codec.encode(&Value::Enum("sad".into())), json!("sad"));
@@ -294,6 +296,7 @@ fn unchanged_toast_values_carry_debeziums_placeholders() {
         type_modifier: -1,
         nullable: true,
         key: false,
+        fill_value: None,
     };
     let as_json = codec_of(&hstore, &d).encode(&Value::Unchanged);
     assert_eq!(as_json, json!(format!("{{\"{PH}\":\"{PH}\"}}")));
