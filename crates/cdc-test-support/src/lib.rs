@@ -7,6 +7,7 @@
 //! hint, since a test without its real component must fail loudly, never skip.
 
 mod postgres;
+pub mod workload;
 
 pub use postgres::{PgCluster, PgClusterBuilder};
 

@@ -6,4 +6,5 @@ mod support;
 mod bad_input;
 mod crash;
 mod events;
+mod run;
 mod seed;

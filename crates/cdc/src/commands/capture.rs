@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use tokio::sync::watch;
 use cdc_core::envelope::Envelope;
 use cdc_core::pipeline::{Pipeline, PipelineError};
 use cdc_core::postgres::{PgSource, Retry};
@@ -19,24 +20,23 @@ use crate::config::Config;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-pub async fn capture(config: Config, args: CaptureArgs) -> Result<()> {
+pub async fn capture(config: Config, args: CaptureArgs, shutdown: watch::Receiver<bool>) -> Result<()> {
     let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
     let sink = JsonLinesSink::open(&args.output, envelope).context("cannot open the output")?;
-    supervise(&config, sink).await
+    supervise(&config, sink, shutdown).await
 }
 
-pub async fn run(mut config: Config, args: RunArgs) -> Result<()> {
+pub async fn run(mut config: Config, args: RunArgs, shutdown: watch::Receiver<bool>) -> Result<()> {
     if let Some(path) = args.duckdb {
         config.duckdb.path = path;
     }
     let sink = DuckDbSink::open(config.duckdb.clone())?;
     tracing::info!(path = %config.duckdb.path.display(), applied = ?sink.applied(), "warehouse open");
-    supervise(&config, sink).await
+    supervise(&config, sink, shutdown).await
 }
 
 /// Runs PgSource → `sink` until shutdown, rebuilding the source after transient failures.
-async fn supervise<K: Sink>(config: &Config, mut sink: K) -> Result<()> {
-    let shutdown = super::shutdown_signal();
+async fn supervise<K: Sink>(config: &Config, mut sink: K, shutdown: watch::Receiver<bool>) -> Result<()> {
     let mut backoff = Duration::from_millis(500);
     loop {
         let source = match PgSource::start(config.postgres.clone(), config.source.clone()).await {

@@ -7,7 +7,7 @@ use cdc_ingest::RunReport;
 use crate::cli::IngestArgs;
 use crate::config::Config;
 
-pub async fn run(config: Config, args: IngestArgs) -> Result<()> {
+pub async fn run(config: Config, args: IngestArgs, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Result<()> {
     if args.from_dir.is_none() {
         config.ingest.validate("ingest")?;
     }
@@ -15,7 +15,6 @@ pub async fn run(config: Config, args: IngestArgs) -> Result<()> {
         (Some(dir), _) => cdc_ingest::run_from_dir(&config.postgres, dir).await?,
         (None, true) => cdc_ingest::run_once(&config.postgres, &config.ingest).await?,
         (None, false) => {
-            let mut shutdown = super::shutdown_signal();
             let stop = async move {
                 let _ = shutdown.wait_for(|stop| *stop).await;
             };

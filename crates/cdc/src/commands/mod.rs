@@ -12,11 +12,13 @@ use crate::cli::{Cli, Command, ConfigCommand, DbCommand};
 use crate::config::Config;
 
 pub async fn run(cli: Cli) -> Result<()> {
+    // Installed first, so a SIGTERM during start-up takes the clean path.
+    let shutdown = shutdown_signal();
     match cli.command {
-        Command::Run(args) => capture::run(Config::load(cli.config.as_deref())?.config, args).await,
-        Command::Capture(args) => capture::capture(Config::load(cli.config.as_deref())?.config, args).await,
-        Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args).await,
-        Command::Ingest(args) => ingest::run(Config::load(cli.config.as_deref())?.config, args).await,
+        Command::Run(args) => capture::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Capture(args) => capture::capture(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Ingest(args) => ingest::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Db { command: DbCommand::Init { no_sample_data, replication_role } } => {
             db::init(Config::load(cli.config.as_deref())?.config, no_sample_data, replication_role).await
         }
@@ -26,20 +28,22 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// A watch channel that turns true on SIGINT or SIGTERM.
+/// A watch channel that turns true on SIGINT or SIGTERM. The handlers are installed before this returns, so a
+/// signal that arrives while the command is still starting is not lost (nor fatal).
 pub fn shutdown_signal() -> tokio::sync::watch::Receiver<bool> {
+    use tokio::signal::unix::{signal, SignalKind};
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(term), Ok(int)) => (term, int),
+        _ => {
+            tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+            return rx;
+        }
+    };
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                return;
-            }
-        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
         tracing::info!("shutdown requested");
         let _ = tx.send(true);

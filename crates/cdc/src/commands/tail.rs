@@ -11,7 +11,7 @@ use cdc_core::{ChangeEvent, TableId};
 use crate::cli::{TailArgs, TailFormat};
 use crate::config::Config;
 
-pub async fn run(config: Config, args: TailArgs) -> Result<()> {
+pub async fn run(config: Config, args: TailArgs, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Result<()> {
     let mut source_config = config.source.clone();
     source_config.snapshot_mode = SnapshotMode::Never;
     source_config.temporary_slot = true;
@@ -20,7 +20,6 @@ pub async fn run(config: Config, args: TailArgs) -> Result<()> {
     let mut envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
     let mut source = PgSource::start(config.postgres.clone(), source_config).await?;
     eprintln!("tailing changes of {} (Ctrl-C to stop)", config.postgres.describe());
-    let mut shutdown = super::shutdown_signal();
     let mut printed = 0u64;
     loop {
         let deadline =
