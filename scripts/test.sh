@@ -13,3 +13,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo build --workspace --all-targets --locked
 # Two test threads: each PostgreSQL-backed test starts its own cluster, and the machine has two cores.
 cargo test --workspace --locked -- --test-threads="${CDC_TEST_THREADS:-2}"
+
+# The README's first command, end to end: it fails unless every table matches between PostgreSQL and DuckDB.
+echo "== scripts/demo.sh =="
+scripts/demo.sh
+echo "demo: ok"

@@ -30,6 +30,8 @@ pub enum LogFormat {
 pub enum Command {
     /// The embedded pipeline: PostgreSQL → DuckDB in one process (no Kafka).
     Run(RunArgs),
+    /// Compare the source with the DuckDB warehouse table by table (row counts and checksums).
+    Verify(VerifyArgs),
     /// Capture changes from PostgreSQL (snapshot, then logical replication) and write Debezium-style events.
     Capture(CaptureArgs),
     /// Print live changes from PostgreSQL as they happen (a temporary slot; the capture slot is untouched).
@@ -81,6 +83,13 @@ pub struct CaptureArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    /// DuckDB database file (overrides [duckdb].path).
+    #[arg(long, value_name = "PATH")]
+    pub duckdb: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
     /// DuckDB database file (overrides [duckdb].path).
     #[arg(long, value_name = "PATH")]
     pub duckdb: Option<PathBuf>,

@@ -5,6 +5,7 @@ mod config_check;
 mod db;
 mod ingest;
 mod tail;
+mod verify;
 
 use anyhow::Result;
 
@@ -16,6 +17,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let shutdown = shutdown_signal();
     match cli.command {
         Command::Run(args) => capture::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Verify(args) => verify::run(Config::load(cli.config.as_deref())?.config, args).await,
         Command::Capture(args) => capture::capture(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Ingest(args) => ingest::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
