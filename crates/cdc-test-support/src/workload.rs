@@ -80,4 +80,3 @@ pub async fn workload(client: &tokio_postgres::Client, changes: usize, seed: u64
         done += 1;
     }
 }
-

@@ -8,3 +8,4 @@ mod crash;
 mod events;
 mod run;
 mod seed;
+mod warehouse_errors;

@@ -25,7 +25,10 @@ fn spawn_run(cluster: &PgCluster, dir: &Path) -> Child {
 
 async fn confirmed(client: &tokio_postgres::Client) -> Option<String> {
     client
-        .query_opt("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'", &[])
+        .query_opt(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
+            &[],
+        )
         .await
         .unwrap()
         .and_then(|r| r.get(0))
@@ -50,7 +53,9 @@ fn duck_dump(path: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
     let mut rows = stmt.query([]).unwrap();
     let mut out = Vec::new();
     while let Some(row) = rows.next().unwrap() {
-        out.push((0..row.as_ref().column_count()).map(|i| row.get::<_, Option<String>>(i).unwrap()).collect());
+        out.push(
+            (0..row.as_ref().column_count()).map(|i| row.get::<_, Option<String>>(i).unwrap()).collect(),
+        );
     }
     out.sort();
     out

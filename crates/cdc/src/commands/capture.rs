@@ -7,13 +7,13 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::sync::watch;
 use cdc_core::envelope::Envelope;
 use cdc_core::pipeline::{Pipeline, PipelineError};
 use cdc_core::postgres::{PgSource, Retry};
 use cdc_core::sinks::JsonLinesSink;
 use cdc_core::Sink;
 use cdc_warehouse::duckdb::DuckDbSink;
+use tokio::sync::watch;
 
 use crate::cli::{CaptureArgs, RunArgs};
 use crate::config::Config;

@@ -7,7 +7,11 @@ use cdc_ingest::RunReport;
 use crate::cli::IngestArgs;
 use crate::config::Config;
 
-pub async fn run(config: Config, args: IngestArgs, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Result<()> {
+pub async fn run(
+    config: Config,
+    args: IngestArgs,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
     if args.from_dir.is_none() {
         config.ingest.validate("ingest")?;
     }

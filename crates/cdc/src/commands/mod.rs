@@ -15,12 +15,19 @@ use crate::config::Config;
 pub async fn run(cli: Cli) -> Result<()> {
     // Installed first, so a SIGTERM during start-up takes the clean path.
     let shutdown = shutdown_signal();
+    // A file-size limit (ulimit -f) would otherwise kill the process with SIGXFSZ mid-write; with a handler the
+    // write fails with EFBIG instead, the warehouse transaction rolls back, and the error is reported.
+    let _file_size_limit = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ));
     match cli.command {
         Command::Run(args) => capture::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Verify(args) => verify::run(Config::load(cli.config.as_deref())?.config, args).await,
-        Command::Capture(args) => capture::capture(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Capture(args) => {
+            capture::capture(Config::load(cli.config.as_deref())?.config, args, shutdown).await
+        }
         Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
-        Command::Ingest(args) => ingest::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Ingest(args) => {
+            ingest::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await
+        }
         Command::Db { command: DbCommand::Init { no_sample_data, replication_role } } => {
             db::init(Config::load(cli.config.as_deref())?.config, no_sample_data, replication_role).await
         }
@@ -29,6 +36,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
 }
+
+/// SIGXFSZ on Linux.
+const SIGXFSZ: i32 = 25;
 
 /// A watch channel that turns true on SIGINT or SIGTERM. The handlers are installed before this returns, so a
 /// signal that arrives while the command is still starting is not lost (nor fatal).

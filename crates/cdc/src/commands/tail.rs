@@ -11,7 +11,11 @@ use cdc_core::{ChangeEvent, TableId};
 use crate::cli::{TailArgs, TailFormat};
 use crate::config::Config;
 
-pub async fn run(config: Config, args: TailArgs, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Result<()> {
+pub async fn run(
+    config: Config,
+    args: TailArgs,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
     let mut source_config = config.source.clone();
     source_config.snapshot_mode = SnapshotMode::Never;
     source_config.temporary_slot = true;

@@ -19,8 +19,9 @@ pub async fn run(mut config: Config, args: VerifyArgs) -> Result<()> {
     let client = cdc_core::postgres::connect(&config.postgres).await?;
     let mut catalog = Catalog::default();
     let tables = setup::prepare_publication(&client, &mut catalog, &config.source).await?;
-    let duck = duckdb::Connection::open(&config.duckdb.path)
-        .with_context(|| format!("cannot open {} (is `cdc run` still running?)", config.duckdb.path.display()))?;
+    let duck = duckdb::Connection::open(&config.duckdb.path).with_context(|| {
+        format!("cannot open {} (is `cdc run` still running?)", config.duckdb.path.display())
+    })?;
     println!("{:<28} {:>12} {:>12}  checksum", "table", "source rows", "duckdb rows");
     let mut mismatches = 0;
     for info in &tables {
@@ -33,8 +34,10 @@ pub async fn run(mut config: Config, args: VerifyArgs) -> Result<()> {
             .columns
             .iter()
             .filter(|c| {
-                matches!(c.pg_type.kind, TypeKind::Int2 | TypeKind::Int4 | TypeKind::Int8 | TypeKind::Text | TypeKind::Bool)
-                    || (c.pg_type.kind == TypeKind::Numeric && c.numeric_precision_scale().is_some())
+                matches!(
+                    c.pg_type.kind,
+                    TypeKind::Int2 | TypeKind::Int4 | TypeKind::Int8 | TypeKind::Text | TypeKind::Bool
+                ) || (c.pg_type.kind == TypeKind::Numeric && c.numeric_precision_scale().is_some())
             })
             .map(|c| quote_ident(&c.name))
             .collect();
@@ -51,7 +54,8 @@ pub async fn run(mut config: Config, args: VerifyArgs) -> Result<()> {
             row_text("text"),
             info.id.quoted()
         );
-        let row = client.query_one(&pg_sql, &[]).await.with_context(|| format!("checksumming {}", info.id))?;
+        let row =
+            client.query_one(&pg_sql, &[]).await.with_context(|| format!("checksumming {}", info.id))?;
         let (pg_count, pg_sum): (i64, String) = (row.get(0), row.get(1));
         let duck_sql = format!(
             "SELECT count(*), md5(coalesce(string_agg({}, chr(10) ORDER BY {order}), '')) FROM {}.{} WHERE NOT _cdc_deleted",
@@ -59,15 +63,20 @@ pub async fn run(mut config: Config, args: VerifyArgs) -> Result<()> {
             quote_ident(&info.id.schema),
             quote_ident(&info.id.name)
         );
-        let (duck_count, duck_sum): (i64, String) = duck
-            .query_row(&duck_sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap_or((-1, String::new()));
+        let (duck_count, duck_sum): (i64, String) =
+            duck.query_row(&duck_sql, [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap_or((-1, String::new()));
         let ok = pg_count == duck_count && pg_sum == duck_sum;
         if !ok {
             mismatches += 1;
         }
         let shown = if duck_count < 0 { "missing".to_owned() } else { duck_count.to_string() };
-        println!("{:<28} {:>12} {:>12}  {}", info.id.to_string(), pg_count, shown, if ok { "match" } else { "DIFFERENT" });
+        println!(
+            "{:<28} {:>12} {:>12}  {}",
+            info.id.to_string(),
+            pg_count,
+            shown,
+            if ok { "match" } else { "DIFFERENT" }
+        );
     }
     if mismatches > 0 {
         bail!("{mismatches} of {} tables differ between the source and DuckDB", tables.len());
