@@ -12,9 +12,14 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 cargo build --workspace --all-targets --locked
 # Two test threads: each PostgreSQL-backed test starts its own cluster, and the machine has two cores.
-cargo test --workspace --locked -- --test-threads="${CDC_TEST_THREADS:-2}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked -- --test-threads="${CDC_TEST_THREADS:-2}" 2>&1 | tee "$log"
 
 # The README's first command, end to end: it fails unless every table matches between PostgreSQL and DuckDB.
 echo "== scripts/demo.sh =="
 scripts/demo.sh
 echo "demo: ok"
+
+# One closing line for the whole run (cargo prints one per test binary); the demo counts as one test.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p + 1, f }' "$log"
