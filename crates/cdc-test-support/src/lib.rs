@@ -6,9 +6,11 @@
 //! `scripts/install-deps.sh` installs the packages; a missing binary makes [`PgCluster::start`] panic with that
 //! hint, since a test without its real component must fail loudly, never skip.
 
+mod kafka;
 mod postgres;
 pub mod workload;
 
+pub use kafka::Tansu;
 pub use postgres::{PgCluster, PgClusterBuilder};
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.

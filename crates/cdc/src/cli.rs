@@ -76,9 +76,18 @@ pub enum DbCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct CaptureArgs {
-    /// Where events go: a JSON-lines file (appended to), or `-` for stdout.
+    /// Where events go: `jsonl` (a file or stdout, see --output) or `kafka` ([kafka], KAFKA_BOOTSTRAP_SERVERS).
+    #[arg(long, value_enum, default_value_t = CaptureSink::Jsonl)]
+    pub sink: CaptureSink,
+    /// With `--sink jsonl`: a JSON-lines file (appended to), or `-` for stdout.
     #[arg(long, short, default_value = "-", value_name = "PATH")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptureSink {
+    Jsonl,
+    Kafka,
 }
 
 #[derive(Debug, clap::Args)]

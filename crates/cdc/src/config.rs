@@ -21,6 +21,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Event encoding: topic naming and Debezium's handling modes.
     pub events: EnvelopeConfig,
+    /// `cdc capture --sink kafka` (`KAFKA_BOOTSTRAP_SERVERS`).
+    pub kafka: cdc_kafka::KafkaConfig,
     /// `cdc run`'s warehouse (`CDC_DUCKDB_PATH`).
     pub duckdb: cdc_warehouse::duckdb::DuckDbConfig,
     /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
@@ -148,6 +150,9 @@ impl Config {
         }
         if let Some(v) = take("CDC_TOPIC_PREFIX") {
             self.events.topic_prefix = v;
+        }
+        if let Some(v) = take("KAFKA_BOOTSTRAP_SERVERS") {
+            self.kafka.bootstrap_servers = v;
         }
         if let Some(v) = take("CDC_DUCKDB_PATH") {
             self.duckdb.path = v.into();

@@ -32,6 +32,7 @@ fn hint(error: &anyhow::Error) -> Option<String> {
                 e.downcast_ref::<cdc_warehouse::WarehouseError>()
                     .and_then(cdc_warehouse::WarehouseError::hint)
             })
+            .or_else(|| e.downcast_ref::<cdc_kafka::KafkaError>().and_then(cdc_kafka::KafkaError::hint))
     })
 }
 

@@ -112,3 +112,36 @@ async fn tail_prints_live_changes_of_the_chosen_table_and_leaves_no_slot_behind(
     let slots: i64 = client.query_one("SELECT count(*) FROM pg_replication_slots", &[]).await.unwrap().get(0);
     assert_eq!(slots, 0, "the temporary slot is gone with the process");
 }
+
+#[tokio::test]
+async fn capture_to_unreachable_kafka_fails_clearly_without_advancing_the_slot() {
+    let cluster = PgCluster::start();
+    let client = cluster.connect("postgres").await;
+    client.batch_execute(SEED_LIKE).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(dir.path().join("cdc.toml"), "[kafka]\nmessage_timeout_ms = 3000\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = cdc(&cluster, "postgres", dir.path())
+        .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{closed}"))
+        .args(["capture", "--sink", "kafka"])
+        .output()
+        .unwrap();
+    crate::support::assert_clear_failure(
+        &out,
+        &["kafka", "topic", &closed.to_string(), "KAFKA_BOOTSTRAP_SERVERS"],
+        cluster.password(),
+    );
+    eprintln!("failed after {:?}", started.elapsed());
+    let confirmed: Option<String> = client
+        .query_opt(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.get(0));
+    let consistent: bool =
+        client.query_one("SELECT count(*) = 0 FROM cdc_snapshot_progress", &[]).await.unwrap().get(0);
+    assert!(consistent, "no snapshot table may be recorded done ({confirmed:?})");
+}

@@ -1,4 +1,4 @@
-//! `cdc capture` (PostgreSQL → Debezium-style events as JSON lines; Kafka with the transport issue) and `cdc run`
+//! `cdc capture` (PostgreSQL → Debezium-style events, as JSON lines or onto Kafka topics) and `cdc run`
 //! (PostgreSQL → DuckDB in one process) share one supervised pipeline loop.
 //!
 //! Transient failures (the server restarting, a dropped connection) rebuild the source after a backoff; the
@@ -12,18 +12,28 @@ use cdc_core::pipeline::{Pipeline, PipelineError};
 use cdc_core::postgres::{PgSource, Retry};
 use cdc_core::sinks::JsonLinesSink;
 use cdc_core::Sink;
+use cdc_kafka::KafkaSink;
 use cdc_warehouse::duckdb::DuckDbSink;
 use tokio::sync::watch;
 
-use crate::cli::{CaptureArgs, RunArgs};
+use crate::cli::{CaptureArgs, CaptureSink, RunArgs};
 use crate::config::Config;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 pub async fn capture(config: Config, args: CaptureArgs, shutdown: watch::Receiver<bool>) -> Result<()> {
     let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
-    let sink = JsonLinesSink::open(&args.output, envelope).context("cannot open the output")?;
-    supervise(&config, sink, shutdown).await
+    match args.sink {
+        CaptureSink::Jsonl => {
+            let sink = JsonLinesSink::open(&args.output, envelope).context("cannot open the output")?;
+            supervise(&config, sink, shutdown).await
+        }
+        CaptureSink::Kafka => {
+            let sink =
+                KafkaSink::new(config.kafka.clone(), envelope).context("cannot set up the Kafka producer")?;
+            supervise(&config, sink, shutdown).await
+        }
+    }
 }
 
 pub async fn run(mut config: Config, args: RunArgs, shutdown: watch::Receiver<bool>) -> Result<()> {

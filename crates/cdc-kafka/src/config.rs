@@ -1,0 +1,93 @@
+//! `[kafka]`: the cluster and the producer (environment `KAFKA_BOOTSTRAP_SERVERS`).
+
+use std::collections::BTreeMap;
+
+pub const DEFAULT_BOOTSTRAP: &str = "localhost:9092";
+pub const DEFAULT_COMPRESSION: &str = "lz4";
+pub const DEFAULT_LINGER_MS: u32 = 5;
+pub const DEFAULT_MESSAGE_TIMEOUT_MS: u32 = 60_000;
+pub const DEFAULT_PARTITIONS: i32 = 1;
+pub const DEFAULT_REPLICATION: i32 = 1;
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 100_000;
+
+/// Producer settings. Everything librdkafka knows (SASL, SSL, batching) passes through `client`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers` (`KAFKA_BOOTSTRAP_SERVERS`).
+    pub bootstrap_servers: String,
+    /// `compression.type`: lz4 (default), zstd, snappy, gzip or none.
+    pub compression: String,
+    /// `linger.ms`: how long the producer waits to fill a batch.
+    pub linger_ms: u32,
+    /// `message.timeout.ms`: a delivery not acknowledged by then fails the flush (and the pipeline).
+    pub message_timeout_ms: u32,
+    /// Create missing topics with these settings; with `create_topics = false` they must exist.
+    pub create_topics: bool,
+    pub topic_partitions: i32,
+    pub topic_replication: i32,
+    /// Messages awaiting a delivery report before `write` waits (backpressure).
+    pub max_in_flight: usize,
+    /// Extra librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`, `"sasl.mechanism" = "SCRAM-SHA-512"`.
+    /// Values of keys containing `password`, `secret` or `key` are never printed.
+    pub client: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            bootstrap_servers: DEFAULT_BOOTSTRAP.into(),
+            compression: DEFAULT_COMPRESSION.into(),
+            linger_ms: DEFAULT_LINGER_MS,
+            message_timeout_ms: DEFAULT_MESSAGE_TIMEOUT_MS,
+            create_topics: true,
+            topic_partitions: DEFAULT_PARTITIONS,
+            topic_replication: DEFAULT_REPLICATION,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            client: BTreeMap::new(),
+        }
+    }
+}
+
+impl serde::Serialize for KafkaConfig {
+    /// Printed by `cdc config check`: secrets in `client` are redacted.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let client: BTreeMap<&str, &str> = self
+            .client
+            .iter()
+            .map(|(k, v)| {
+                let secret = ["password", "secret", "key"].iter().any(|w| k.contains(w));
+                (k.as_str(), if secret { "***" } else { v.as_str() })
+            })
+            .collect();
+        let mut st = s.serialize_struct("KafkaConfig", 9)?;
+        st.serialize_field("bootstrap_servers", &self.bootstrap_servers)?;
+        st.serialize_field("compression", &self.compression)?;
+        st.serialize_field("linger_ms", &self.linger_ms)?;
+        st.serialize_field("message_timeout_ms", &self.message_timeout_ms)?;
+        st.serialize_field("create_topics", &self.create_topics)?;
+        st.serialize_field("topic_partitions", &self.topic_partitions)?;
+        st.serialize_field("topic_replication", &self.topic_replication)?;
+        st.serialize_field("max_in_flight", &self.max_in_flight)?;
+        st.serialize_field("client", &client)?;
+        st.end()
+    }
+}
+
+impl KafkaConfig {
+    /// The librdkafka properties of the producer.
+    pub fn producer_properties(&self) -> Vec<(String, String)> {
+        let mut props = vec![
+            ("bootstrap.servers".to_owned(), self.bootstrap_servers.clone()),
+            // Idempotence: no duplicates or reordering from producer retries; implies acks=all.
+            ("enable.idempotence".to_owned(), "true".to_owned()),
+            ("acks".to_owned(), "all".to_owned()),
+            ("compression.type".to_owned(), self.compression.clone()),
+            ("linger.ms".to_owned(), self.linger_ms.to_string()),
+            ("message.timeout.ms".to_owned(), self.message_timeout_ms.to_string()),
+        ];
+        props.extend(self.client.iter().map(|(k, v)| (k.clone(), v.clone())));
+        props
+    }
+}

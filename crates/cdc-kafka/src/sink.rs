@@ -1,0 +1,230 @@
+//! [`KafkaSink`]: one topic per table, primary-key keys, Debezium envelope values, tombstones after deletes.
+//!
+//! Delivery: the producer is idempotent with `acks=all`, so the broker neither loses nor duplicates what it
+//! acknowledged, and per-partition order is the send order (a row's changes share a key, hence a partition).
+//! `flush` awaits the delivery report of every message written since the last flush; the pipeline acknowledges
+//! the source only after that, so the slot never passes a message the cluster did not take. A message the broker
+//! refuses (too large, authorization, a timeout) fails the flush with the topic named: the pipeline stops rather
+//! than skip data.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use cdc_core::envelope::Envelope;
+use cdc_core::{ChangeBatch, Sink, SinkError};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+
+use crate::config::KafkaConfig;
+
+/// A failure of the Kafka sink.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("invalid Kafka client configuration")]
+    Config(#[source] RdKafkaError),
+    #[error("cannot create topic {topic} on Kafka at {bootstrap}: {reason}")]
+    CreateTopic { topic: String, bootstrap: String, reason: String },
+    #[error("topic {topic} does not exist and [kafka].create_topics is false")]
+    MissingTopic { topic: String },
+    #[error("the Kafka broker did not accept a message for topic {topic}")]
+    Delivery {
+        topic: String,
+        #[source]
+        source: RdKafkaError,
+    },
+    #[error("the Kafka producer dropped a message for topic {topic} before its delivery report")]
+    Canceled { topic: String },
+}
+
+impl KafkaError {
+    /// What the operator should do.
+    pub fn hint(&self) -> Option<String> {
+        Some(
+            match self {
+                KafkaError::Config(_) => "check the [kafka] settings and the librdkafka properties in [kafka.client]",
+                KafkaError::CreateTopic { .. } => {
+                    "check KAFKA_BOOTSTRAP_SERVERS ([kafka].bootstrap_servers), that the brokers are reachable, and \
+                     that this client may create topics (or create them and set [kafka].create_topics = false)"
+                }
+                KafkaError::MissingTopic { .. } => {
+                    "create the topic, or set [kafka].create_topics = true to let cdc create it"
+                }
+                KafkaError::Delivery { .. } | KafkaError::Canceled { .. } => {
+                    "check the broker's logs and limits (message.max.bytes, ACLs); nothing after this message was \
+                     acknowledged to PostgreSQL, so a restart resumes from it"
+                }
+            }
+            .to_owned(),
+        )
+    }
+}
+
+/// A message sent and not yet confirmed.
+struct InFlight {
+    topic: String,
+    delivery: DeliveryFuture,
+}
+
+/// The Kafka producer sink. See the module doc.
+pub struct KafkaSink {
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+    envelope: Envelope,
+    config: KafkaConfig,
+    topics: HashSet<String>,
+    in_flight: VecDeque<InFlight>,
+}
+
+impl std::fmt::Debug for KafkaSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSink")
+            .field("bootstrap_servers", &self.config.bootstrap_servers)
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaSink {
+    pub fn new(config: KafkaConfig, envelope: Envelope) -> Result<KafkaSink, KafkaError> {
+        let mut client = ClientConfig::new();
+        for (key, value) in config.producer_properties() {
+            client.set(key, value);
+        }
+        let producer: FutureProducer = client.create().map_err(KafkaError::Config)?;
+        let mut admin_config = ClientConfig::new();
+        admin_config.set("bootstrap.servers", &config.bootstrap_servers);
+        for (key, value) in &config.client {
+            admin_config.set(key, value);
+        }
+        let admin = admin_config.create().map_err(KafkaError::Config)?;
+        Ok(KafkaSink {
+            producer,
+            admin,
+            envelope,
+            config,
+            topics: HashSet::new(),
+            in_flight: VecDeque::new(),
+        })
+    }
+
+    /// Makes sure `topic` exists (creating it when allowed); remembered once seen.
+    async fn ensure_topic(&mut self, topic: &str) -> Result<(), KafkaError> {
+        if self.topics.contains(topic) {
+            return Ok(());
+        }
+        if self.config.create_topics {
+            let new = NewTopic::new(
+                topic,
+                self.config.topic_partitions,
+                TopicReplication::Fixed(self.config.topic_replication),
+            );
+            let timeout = Some(Duration::from_millis(u64::from(self.config.message_timeout_ms)));
+            let options = AdminOptions::new().operation_timeout(timeout).request_timeout(timeout);
+            let failed = |reason: String| KafkaError::CreateTopic {
+                topic: topic.into(),
+                bootstrap: self.config.bootstrap_servers.clone(),
+                reason,
+            };
+            let results =
+                self.admin.create_topics(&[new], &options).await.map_err(|e| failed(e.to_string()))?;
+            for result in results {
+                match result {
+                    Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                    Err((_, code)) => return Err(failed(code.to_string())),
+                }
+            }
+            tracing::info!(topic, "topic ready");
+        } else {
+            let producer = self.producer.clone();
+            let name = topic.to_owned();
+            let exists = tokio::task::spawn_blocking(move || {
+                producer
+                    .client()
+                    .fetch_metadata(Some(&name), Duration::from_secs(30))
+                    .map(|m| m.topics().iter().any(|t| t.name() == name && t.error().is_none()))
+                    .unwrap_or(false)
+            })
+            .await
+            .unwrap_or(false);
+            if !exists {
+                return Err(KafkaError::MissingTopic { topic: topic.into() });
+            }
+        }
+        self.topics.insert(topic.to_owned());
+        Ok(())
+    }
+
+    /// Sends one message, waiting for room when the producer's queue or the in-flight bound is full.
+    async fn send(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<(), KafkaError> {
+        loop {
+            if self.in_flight.len() >= self.config.max_in_flight {
+                self.await_oldest().await?;
+            }
+            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
+            if let Some(key) = key {
+                record = record.key(key);
+            }
+            if let Some(value) = value {
+                record = record.payload(value);
+            }
+            match self.producer.send_result(record) {
+                Ok(delivery) => {
+                    self.in_flight.push_back(InFlight { topic: topic.to_owned(), delivery });
+                    return Ok(());
+                }
+                Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    if self.in_flight.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    } else {
+                        self.await_oldest().await?;
+                    }
+                }
+                Err((source, _)) => return Err(KafkaError::Delivery { topic: topic.to_owned(), source }),
+            }
+        }
+    }
+
+    async fn await_oldest(&mut self) -> Result<(), KafkaError> {
+        let Some(InFlight { topic, delivery }) = self.in_flight.pop_front() else { return Ok(()) };
+        match delivery.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((source, _))) => Err(KafkaError::Delivery { topic, source }),
+            Err(_) => Err(KafkaError::Canceled { topic }),
+        }
+    }
+}
+
+fn sink_error(e: KafkaError) -> SinkError {
+    SinkError::Other(Box::new(e))
+}
+
+impl Sink for KafkaSink {
+    async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
+        for event in &batch.events {
+            let topic = self.envelope.topic(&event.schema.id);
+            self.ensure_topic(&topic).await.map_err(sink_error)?;
+            let key = self.envelope.key_bytes(event);
+            let value = self.envelope.value_bytes(event);
+            self.send(&topic, key.as_deref(), Some(&value)).await.map_err(sink_error)?;
+            if self.envelope.emits_tombstone(event) && key.is_some() {
+                self.send(&topic, key.as_deref(), None).await.map_err(sink_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        while !self.in_flight.is_empty() {
+            self.await_oldest().await.map_err(sink_error)?;
+        }
+        Ok(())
+    }
+}
