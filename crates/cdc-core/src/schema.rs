@@ -90,13 +90,17 @@ pub struct Column {
 }
 
 impl Column {
-    /// `(precision, scale)` of a `numeric(p,s)` column, `None` when unconstrained.
-    pub fn numeric_precision_scale(&self) -> Option<(u32, u32)> {
+    /// `(precision, scale)` of a `numeric(p,s)` column, `None` when unconstrained. The scale is signed and may
+    /// exceed the precision (PostgreSQL 15+: `numeric(5,-2)`, `numeric(2,5)`).
+    pub fn numeric_precision_scale(&self) -> Option<(u32, i32)> {
         if self.type_modifier < 4 {
             return None;
         }
         let m = (self.type_modifier - 4) as u32;
-        Some(((m >> 16) & 0xFFFF, m & 0xFFFF))
+        // The scale is an 11-bit two's-complement field in the low bits.
+        let raw = (m & 0x7FF) as i32;
+        let scale = if raw & 0x400 != 0 { raw - 0x800 } else { raw };
+        Some(((m >> 16) & 0xFFFF, scale))
     }
 
     /// Fractional-second digits of a time/timestamp column (`timestamp(3)` → 3), 6 when unconstrained.

@@ -90,7 +90,9 @@ impl TablePlan {
         let mut key = String::new();
         for i in key_indexes(&self.schema) {
             match row.get(i)? {
-                Value::Null | Value::Unchanged => return None,
+                // An old image without the key (REPLICA IDENTITY DEFAULT update that kept it) cannot key a row.
+                Value::Unchanged => return None,
+                // NULL is a legitimate key cell of a table keyed by all its columns (no primary key).
                 v => key.push_str(&format!("{v:?}\u{1f}")),
             }
         }

@@ -39,7 +39,10 @@ pub enum TargetType {
 pub fn target_type(column: &Column) -> TargetType {
     match &column.pg_type.kind {
         TypeKind::Numeric => match column.numeric_precision_scale() {
-            Some((p, s)) if p <= MAX_DECIMAL_PRECISION => TargetType::Decimal { precision: p, scale: s },
+            // DECIMAL needs 0 <= scale <= precision <= 38; anything else stays exact as text.
+            Some((p, s)) if p <= MAX_DECIMAL_PRECISION && s >= 0 && s as u32 <= p => {
+                TargetType::Decimal { precision: p, scale: s as u32 }
+            }
             _ => TargetType::Varchar,
         },
         _ => scalar(&column.pg_type),
@@ -72,23 +75,6 @@ fn scalar(ty: &PgType) -> TargetType {
         TypeKind::Array(elem) => TargetType::List(Box::new(scalar(elem))),
         TypeKind::Text | TypeKind::Inet | TypeKind::MacAddr | TypeKind::Enum(_) | TypeKind::Other => {
             TargetType::Varchar
-        }
-    }
-}
-
-impl TargetType {
-    /// Whether existing data of type `self` converts to `to` without loss, so the column may be widened.
-    pub fn widens_to(&self, to: &TargetType) -> bool {
-        use TargetType::*;
-        match (self, to) {
-            (a, b) if a == b => true,
-            (SmallInt, Integer | BigInt) | (Integer, BigInt) | (Float, Double) => true,
-            (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }) => {
-                s2 >= s1 && p2 - s2 >= p1 - s1
-            }
-            (SmallInt | Integer | BigInt, Decimal { precision, scale }) => precision - scale >= 19,
-            (_, Varchar) => true,
-            _ => false,
         }
     }
 }

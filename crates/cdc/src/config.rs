@@ -72,9 +72,19 @@ impl Config {
     fn from_file(path: &Path) -> Result<Config, LoadError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|e| LoadError::Parse {
-            path: path.into(),
-            message: e.to_string().replace('\n', " ").split_whitespace().collect::<Vec<_>>().join(" "),
+        toml::from_str(&text).map_err(|e| {
+            // The message and the position only: toml's Display quotes the offending line, which may hold a
+            // secret (`pasword = "…"`, an unquoted password).
+            let at = e.span().map(|span| {
+                let before = text.get(..span.start).unwrap_or_default();
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            LoadError::Parse {
+                path: path.into(),
+                message: format!("{}{}", at.unwrap_or_default(), e.message()),
+            }
         })
     }
 

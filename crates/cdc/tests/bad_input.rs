@@ -94,6 +94,14 @@ async fn a_malformed_config_file_names_the_file_and_the_key() {
     std::fs::write(dir.path().join("cdc.toml"), "[postgres\nhost = 1").unwrap();
     let out = cdc(&cluster, "postgres", dir.path()).args(["config", "check"]).output().unwrap();
     assert_clear_failure(&out, &["cdc.toml", "invalid"], cluster.password());
+
+    // A misspelt or unquoted password in the file is named by position, never echoed.
+    std::fs::write(dir.path().join("cdc.toml"), "[postgres]\npasword = \"file-Secret-9\"\n").unwrap();
+    let out = cdc(&cluster, "postgres", dir.path()).args(["config", "check"]).output().unwrap();
+    assert_clear_failure(&out, &["cdc.toml", "line 2", "pasword"], "file-Secret-9");
+    std::fs::write(dir.path().join("cdc.toml"), "[postgres]\npassword = file-Secret-9\n").unwrap();
+    let out = cdc(&cluster, "postgres", dir.path()).args(["config", "check"]).output().unwrap();
+    assert_clear_failure(&out, &["cdc.toml", "line 2"], "file-Secret-9");
 }
 
 #[tokio::test]

@@ -124,7 +124,7 @@ impl FieldCodec {
             TypeKind::Float8 => FieldCodec::Float64,
             TypeKind::Numeric => match (config.decimal_handling, column().numeric_precision_scale()) {
                 (DecimalHandling::Precise, Some((precision, scale))) => {
-                    FieldCodec::Decimal { scale: signed_numeric_scale(scale), precision: Some(precision) }
+                    FieldCodec::Decimal { scale: i64::from(scale), precision: Some(precision) }
                 }
                 (DecimalHandling::Precise, None) => FieldCodec::VariableDecimal,
                 (DecimalHandling::String, _) => FieldCodec::DecimalString,
@@ -288,16 +288,6 @@ impl FieldCodec {
             // Every other element is a Connect string: the placeholder text itself.
             _ => vec![J::String(UNAVAILABLE_VALUE_PLACEHOLDER.to_owned())],
         }
-    }
-}
-
-/// numeric's typmod keeps the scale in 11 bits; PostgreSQL 15 allows negative scales (`numeric(3, -2)`).
-fn signed_numeric_scale(scale: u32) -> i64 {
-    let scale = i64::from(scale & 0x7FF);
-    if scale & 0x400 != 0 {
-        scale - 0x800
-    } else {
-        scale
     }
 }
 

@@ -47,7 +47,6 @@ fn is_constant(expr: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct Catalog {
     types: HashMap<u32, PgType>,
-    tables: HashMap<u32, TableInfo>,
 }
 
 impl Catalog {
@@ -62,22 +61,26 @@ impl Catalog {
             .await
             .map_err(PgError::query(format!("looking up table {id}")))?;
         match row {
-            Some(row) => Ok(Some(self.table(client, row.get::<_, u32>(0)).await?)),
+            Some(row) => self.table(client, row.get::<_, u32>(0)).await,
             None => Ok(None),
         }
     }
 
-    /// Catalog facts for a relation oid, fresh from the catalog (DDL may have changed them).
-    pub async fn table(&mut self, client: &Client, oid: u32) -> Result<TableInfo, PgError> {
+    /// Catalog facts for a relation oid, fresh from the catalog (DDL may have changed them); `None` when the
+    /// table no longer exists (dropped after the WAL being decoded was written).
+    pub async fn table(&mut self, client: &Client, oid: u32) -> Result<Option<TableInfo>, PgError> {
         let during = || format!("reading the catalog for relation {oid}");
-        let head = client
-            .query_one(
+        let Some(head) = client
+            .query_opt(
                 "SELECT n.nspname, c.relname, c.relreplident::text FROM pg_class c
                  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
                 &[&oid],
             )
             .await
-            .map_err(PgError::query(during()))?;
+            .map_err(PgError::query(during()))?
+        else {
+            return Ok(None);
+        };
         let rows = client
             .query(
                 "SELECT a.attname, a.atttypid, a.atttypmod, a.attnotnull,
@@ -135,16 +138,7 @@ impl Catalog {
                 identity: false,
             });
         }
-        self.tables.insert(oid, info.clone());
-        Ok(info)
-    }
-
-    /// The catalog facts last read for `oid`, reading them if never read.
-    pub async fn cached_table(&mut self, client: &Client, oid: u32) -> Result<TableInfo, PgError> {
-        match self.tables.get(&oid) {
-            Some(info) => Ok(info.clone()),
-            None => self.table(client, oid).await,
-        }
+        Ok(Some(info))
     }
 
     /// Builds a schema from columns (the Relation message's, or the catalog's for a snapshot) and the table's

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio_postgres::Client;
 
-use super::catalog::{Catalog, RawColumn};
+use super::catalog::{Catalog, RawColumn, TableInfo};
 use super::error::PgError;
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
 use crate::lsn::Lsn;
@@ -131,7 +131,20 @@ impl StreamDecoder {
         client: &Client,
         catalog: &mut Catalog,
     ) -> Result<(), PgError> {
-        let info = catalog.table(client, body.oid).await?;
+        // A table dropped since this WAL was written has no catalog entry any more: describe it from the Relation
+        // message alone (its replica-identity columns as the key), so decoding goes on.
+        let info = match catalog.table(client, body.oid).await? {
+            Some(info) => info,
+            None => TableInfo {
+                oid: body.oid,
+                id: crate::schema::TableId::new(body.namespace.clone(), body.name.clone()),
+                replica_identity: body.replica_identity,
+                primary_key: body.columns.iter().filter(|c| c.is_key).map(|c| c.name.clone()).collect(),
+                not_null: Vec::new(),
+                fill_values: Vec::new(),
+                columns: Vec::new(),
+            },
+        };
         let columns: Vec<RawColumn> = body
             .columns
             .iter()

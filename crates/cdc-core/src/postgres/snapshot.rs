@@ -33,6 +33,9 @@ pub struct SnapshotReader {
     emitted_any: bool,
     held: Option<ChangeEvent>,
     pending_done: Option<TableId>,
+    /// Emit a truncate before each table's rows: this is a redo, and rows of an earlier, unfinished snapshot of
+    /// the table may be in the sink, some deleted since (their deletes are older than this snapshot and skipped).
+    truncate_first: bool,
 }
 
 impl std::fmt::Debug for SnapshotReader {
@@ -58,6 +61,7 @@ impl SnapshotReader {
         snapshot_name: &str,
         consistent_point: Lsn,
         tables: Vec<SchemaRef>,
+        truncate_first: bool,
     ) -> Result<SnapshotReader, PgError> {
         client
             .batch_execute(&format!(
@@ -75,6 +79,7 @@ impl SnapshotReader {
             emitted_any: false,
             held: None,
             pending_done: None,
+            truncate_first,
         })
     }
 
@@ -89,7 +94,11 @@ impl SnapshotReader {
                     let _ = self.client.batch_execute("COMMIT").await;
                     return Ok(None);
                 };
+                let truncate = self.truncate_first.then(|| self.truncate_event(schema.clone()));
                 self.current = Some(self.open(schema).await?);
+                if let Some(truncate) = truncate {
+                    return Ok(Some(SnapshotItem::Row(truncate)));
+                }
             }
             let Some(copy) = self.current.as_mut() else { continue };
             match copy.next_row().await? {
@@ -121,6 +130,15 @@ impl SnapshotReader {
             self.client.copy_out(&sql).await.map_err(PgError::query(format!("snapshot of {}", schema.id)))?;
         tracing::info!(table = %schema.id, "snapshot of table started");
         Ok(TableCopy { schema, stream: Box::pin(stream), buf: BytesMut::new(), finished: false, rows: 0 })
+    }
+
+    /// "Forget this table's rows": positioned at the consistent point, so the snapshot rows that follow (at the
+    /// same position) are not older than it.
+    fn truncate_event(&self, schema: SchemaRef) -> ChangeEvent {
+        let mut event = self.row_event((schema, Row(Vec::new())));
+        event.op = Op::Truncate;
+        event.after = None;
+        event
     }
 
     fn row_event(&self, row: (SchemaRef, Row)) -> ChangeEvent {

@@ -131,7 +131,7 @@ impl PgSource {
                 source.emitted = created.consistent_point;
                 if let Some(name) = created.snapshot_name.as_deref().filter(|_| wants_snapshot) {
                     setup::clear_snapshot_progress(&source.client, &source.config.slot_name).await?;
-                    source.begin_snapshot(&tables, name, created.consistent_point).await?;
+                    source.begin_snapshot(&tables, name, created.consistent_point, false).await?;
                 }
                 source.walsender = Some(walsender);
             }
@@ -154,7 +154,7 @@ impl PgSource {
                         }
                         tracing::info!(tables = missing.len(), at = %created.consistent_point,
                             "resuming snapshot of tables not yet done");
-                        source.begin_snapshot(&missing, &name, created.consistent_point).await?;
+                        source.begin_snapshot(&missing, &name, created.consistent_point, true).await?;
                         drop(temporary);
                     }
                 }
@@ -178,11 +178,14 @@ impl PgSource {
         self.durable
     }
 
+    /// Starts reading `tables` at `at`. `redo`: some of them may have rows in the sink from an unfinished earlier
+    /// snapshot, so each is preceded by a truncate.
     async fn begin_snapshot(
         &mut self,
         tables: &[TableInfo],
         snapshot_name: &str,
         at: Lsn,
+        redo: bool,
     ) -> Result<(), PgError> {
         let mut schemas: Vec<SchemaRef> = Vec::with_capacity(tables.len());
         for info in tables {
@@ -194,7 +197,7 @@ impl PgSource {
             schemas.push(schema);
         }
         let client = super::connect(&self.pg).await?;
-        let reader = SnapshotReader::begin(client, snapshot_name, at, schemas).await?;
+        let reader = SnapshotReader::begin(client, snapshot_name, at, schemas, redo).await?;
         self.phase = Phase::Snapshot(Box::new(reader));
         Ok(())
     }

@@ -35,7 +35,8 @@ pub fn merge_sql(
         .iter()
         .map(|&i| {
             let (name, ty) = &columns[i];
-            format!("t.{} = {}", q(name), cast_from_staging(&format!("s.{}", q(name)), ty))
+            // NULL-safe: a table without a primary key is keyed by all its columns, NULLs included.
+            format!("t.{} IS NOT DISTINCT FROM {}", q(name), cast_from_staging(&format!("s.{}", q(name)), ty))
         })
         .collect::<Vec<_>>()
         .join(" AND ");

@@ -91,13 +91,15 @@ impl DuckDbSink {
             p = q(meta::PROGRESS_TABLE)
         ))
         .map_err(sql_err("creating the progress table"))?;
-        let applied = conn
-            .query_row(
-                &format!("SELECT commit_lsn, event_lsn FROM {} WHERE sink_name = ?", q(meta::PROGRESS_TABLE)),
-                [&config.sink_name],
-                |row| Ok(Position { commit_lsn: Lsn::new(row.get(0)?), event_lsn: Lsn::new(row.get(1)?) }),
-            )
-            .ok();
+        let applied = match conn.query_row(
+            &format!("SELECT commit_lsn, event_lsn FROM {} WHERE sink_name = ?", q(meta::PROGRESS_TABLE)),
+            [&config.sink_name],
+            |row| Ok(Position { commit_lsn: Lsn::new(row.get(0)?), event_lsn: Lsn::new(row.get(1)?) }),
+        ) {
+            Ok(position) => Some(position),
+            Err(duckdb::Error::QueryReturnedNoRows) => None,
+            Err(e) => return Err(sql_err("reading progress")(e)),
+        };
         let mut sink = DuckDbSink {
             conn,
             config,
@@ -328,9 +330,10 @@ fn target_columns(plan: &TablePlan) -> Vec<(String, TargetType)> {
 impl Sink for DuckDbSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
         // Streamed changes strictly before the recorded position are in the warehouse already (a replay after a
-        // crash); snapshot rows always go through, and the MERGE's position guard sorts them out.
+        // crash); snapshot events (rows, and the truncate before a redone table) always go through and never
+        // move the position: the MERGE's position guard sorts them out.
         let applied = self.applied;
-        let streamed = |e: &&cdc_core::ChangeEvent| e.op != cdc_core::Op::Read;
+        let streamed = |e: &&cdc_core::ChangeEvent| e.snapshot == cdc_core::SnapshotMarker::No;
         let fresh: Vec<cdc_core::ChangeEvent> = batch
             .events
             .iter()
@@ -355,6 +358,7 @@ impl Sink for DuckDbSink {
         for plan in &plans {
             if let Err(e) = self.evolve(plan, &target_columns(plan)) {
                 self.pending = plans;
+                self.pending_reached = reached;
                 return Err(SinkError::Other(Box::new(e)));
             }
         }
@@ -362,13 +366,16 @@ impl Sink for DuckDbSink {
         self.conn.execute_batch("BEGIN TRANSACTION").map_err(|e| SinkError::Other(Box::new(e)))?;
         match self.apply_all(&plans, reached) {
             Ok(()) => {
-                self.conn.execute_batch("COMMIT").map_err(|e| {
-                    self.tables = tables_before.clone();
-                    SinkError::Other(Box::new(WarehouseError::Sql {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    self.tables = tables_before;
+                    self.pending = plans;
+                    self.pending_reached = reached;
+                    return Err(SinkError::Other(Box::new(WarehouseError::Sql {
                         during: "committing".into(),
                         source: Box::new(e),
-                    }))
-                })?;
+                    })));
+                }
                 self.applied = reached;
                 Ok(())
             }
