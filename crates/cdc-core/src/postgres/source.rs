@@ -291,8 +291,7 @@ impl PgSource {
             if now.duration_since(self.last_status) >= status_every {
                 self.send_status(false).await?;
             }
-            let idle =
-                batch.events.is_empty() && !self.decoder.in_transaction() && self.emitted <= self.durable;
+            let idle = self.nothing_in_flight(&batch);
             if idle
                 && self.config.heartbeat_interval_ms > 0
                 && now.duration_since(self.last_keepalive_request) >= keepalive_every
@@ -334,10 +333,8 @@ impl PgSource {
                 }
                 ReplicationMessage::PrimaryKeepalive { wal_end, reply_requested, .. } => {
                     self.received = self.received.max(wal_end);
-                    let nothing_in_flight = batch.events.is_empty()
-                        && !self.decoder.in_transaction()
-                        && self.emitted <= self.durable;
-                    if nothing_in_flight && wal_end > self.durable && batch.checkpoint.is_none() {
+                    if self.nothing_in_flight(&batch) && wal_end > self.durable && batch.checkpoint.is_none()
+                    {
                         // Everything before wal_end was decoded and none of it was ours: safe to confirm.
                         self.emitted = wal_end;
                         batch.checkpoint = Some(PgCheckpoint::Wal(wal_end));
@@ -352,6 +349,12 @@ impl PgSource {
                 }
             }
         }
+    }
+
+    /// No change of ours is pending: none in the batch being built, no transaction open in the decoder, and every
+    /// checkpoint handed out acknowledged. Only then may a keepalive's position be confirmed.
+    fn nothing_in_flight(&self, batch: &ChangeBatch<PgCheckpoint>) -> bool {
+        batch.events.is_empty() && !self.decoder.in_transaction() && self.emitted <= self.durable
     }
 
     /// Drops changes of tables not captured, and of re-snapshotted tables from before their snapshot point.

@@ -50,7 +50,5 @@ pub fn cast_from_staging(column: &str, target: &TargetType) -> String {
     }
 }
 
-/// Double-quotes an identifier.
-pub fn q(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
+/// Double-quotes an identifier (short name: it appears in every line of generated SQL).
+pub use cdc_core::schema::quote_ident as q;
