@@ -13,7 +13,12 @@ use crate::sink::{Sink, SinkError};
 
 enum Output {
     Stdout(std::io::Stdout),
-    File { file: std::fs::File, path: PathBuf },
+    /// `sync`: a regular file, `fsync`ed on flush; devices and pipes (`/dev/null`, a FIFO) cannot be.
+    File {
+        file: std::fs::File,
+        path: PathBuf,
+        sync: bool,
+    },
 }
 
 /// Writes events as JSON lines to a file (appending) or stdout.
@@ -40,7 +45,8 @@ impl JsonLinesSink {
                 .append(true)
                 .open(path)
                 .map_err(|source| SinkError::Io { target: path.display().to_string(), source })?;
-            Output::File { file, path: path.to_path_buf() }
+            let sync = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+            Output::File { file, path: path.to_path_buf(), sync }
         };
         Ok(JsonLinesSink { out, envelope, buf: Vec::with_capacity(1 << 16) })
     }
@@ -88,7 +94,9 @@ impl Sink for JsonLinesSink {
                 let mut lock = out.lock();
                 lock.write_all(&self.buf).and_then(|_| lock.flush())
             }
-            Output::File { file, .. } => file.write_all(&self.buf).and_then(|_| file.sync_data()),
+            Output::File { file, sync, .. } => {
+                file.write_all(&self.buf).and_then(|_| if *sync { file.sync_data() } else { Ok(()) })
+            }
         };
         result.map_err(|e| self.io_error(e))?;
         self.buf.clear();
