@@ -1,6 +1,7 @@
 //! Values → the text a warehouse casts into the target type. Staging every column as text keeps one staging
 //! shape for every table and lets the warehouse do the (exact) conversion; `None` is SQL NULL.
 
+use cdc_core::value::civil_from_days;
 use cdc_core::{DateValue, Numeric, TimestampValue, Value};
 
 use crate::types::TargetType;
@@ -86,22 +87,8 @@ fn float(v: f64) -> String {
 }
 
 /// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian; ` (BC)` for years before 1).
-fn civil(days: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's days_from_civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 fn ymd(days: i64) -> String {
-    let (y, m, d) = civil(days);
+    let (y, m, d) = civil_from_days(days);
     if y <= 0 {
         format!("{:04}-{m:02}-{d:02} (BC)", 1 - y)
     } else {

@@ -4,26 +4,14 @@
 //! so that PostgreSQL's whole range (4713 BC to 294276 AD) formats without a date library. Years are printed
 //! as `java.time`'s ISO formatters print them: four digits, a `+` above 9999, a `-` before year 0 (1 BC).
 
+use crate::value::civil_from_days;
+
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
 const MICROS_PER_HOUR: i64 = 60 * MICROS_PER_MINUTE;
 pub(crate) const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 /// Debezium's `MicroDuration.DAYS_PER_MONTH_AVG` (365.25 / 12 = 30.4375 days) in microseconds, exactly.
 const MICROS_PER_AVG_MONTH: i64 = 2_629_800 * MICROS_PER_SECOND;
-
-/// `(year, month, day)` of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 fn push_year(out: &mut String, year: i64) {
     if year > 9_999 {
