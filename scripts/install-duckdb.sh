@@ -13,7 +13,11 @@ if [ -f "$LIB_DIR/libduckdb.so" ] && [ -f "$LIB_DIR/VERSION" ] && [ "$(cat "$LIB
   exit 0
 fi
 if [ ! -f "$CACHE/libduckdb.so" ]; then
-  command -v npm >/dev/null || { echo "install-duckdb: npm is needed to fetch libduckdb ($NPM_PACKAGE)" >&2; exit 1; }
+  if ! command -v npm >/dev/null; then
+    echo "install-duckdb: npm is missing; installing Debian's npm to fetch $NPM_PACKAGE"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
   work=$(mktemp -d)
   (cd "$work" && npm pack --silent "$NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz package/libduckdb.so)
   mkdir -p "$CACHE"
