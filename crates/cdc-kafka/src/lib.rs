@@ -9,7 +9,9 @@
 //! ```
 
 mod config;
+mod consumer;
 mod sink;
 
 pub use config::KafkaConfig;
+pub use consumer::{tail, Record, TailOptions};
 pub use sink::{KafkaError, KafkaSink};

@@ -115,6 +115,15 @@ pub struct TailArgs {
     /// Stop after this many events.
     #[arg(long)]
     pub max_events: Option<u64>,
+    /// Read the Kafka topics ([kafka], KAFKA_BOOTSTRAP_SERVERS) instead of PostgreSQL.
+    #[arg(long)]
+    pub from_kafka: bool,
+    /// With --from-kafka: start at the oldest retained record (default: only new ones).
+    #[arg(long, requires = "from_kafka")]
+    pub from_beginning: bool,
+    /// With --from-kafka: the consumer group (default: a fresh one per run).
+    #[arg(long, requires = "from_kafka")]
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

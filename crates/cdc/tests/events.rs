@@ -145,3 +145,50 @@ async fn capture_to_unreachable_kafka_fails_clearly_without_advancing_the_slot()
         client.query_one("SELECT count(*) = 0 FROM cdc_snapshot_progress", &[]).await.unwrap().get(0);
     assert!(consistent, "no snapshot table may be recorded done ({confirmed:?})");
 }
+
+#[tokio::test]
+async fn capture_to_kafka_then_tail_from_kafka_reads_the_changes_back() {
+    let cluster = PgCluster::start();
+    let broker = cdc_test_support::Tansu::start();
+    let client = cluster.connect("postgres").await;
+    client.batch_execute(SEED_LIKE).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let with_kafka = |cmd: &mut std::process::Command| {
+        cmd.env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap()).env("CDC_TOPIC_TEMPLATE", "{prefix}.{table}");
+    };
+    let mut capture = cdc(&cluster, "postgres", dir.path());
+    with_kafka(&mut capture);
+    let mut capture = capture.args(["capture", "--sink", "kafka"]).stderr(Stdio::null()).spawn().unwrap();
+    let c = &client;
+    wait_for("capture to stream", Duration::from_secs(60), || async move {
+        c.query_opt("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot' AND active", &[])
+            .await
+            .unwrap()
+    })
+    .await;
+    client.batch_execute("INSERT INTO customers (name) VALUES ('Grace')").await.unwrap();
+    client.batch_execute("UPDATE customers SET name = 'Ada L.' WHERE customer_id = 1").await.unwrap();
+
+    let mut tail = cdc(&cluster, "postgres", dir.path());
+    with_kafka(&mut tail);
+    tail.args(["tail", "--from-kafka", "--from-beginning", "--table", "customers", "--format", "json"])
+        .args(["--max-events", "3"]);
+    let out =
+        tokio::time::timeout(Duration::from_secs(120), tokio::task::spawn_blocking(move || tail.output()))
+            .await
+            .expect("tail stops after three events")
+            .unwrap()
+            .unwrap();
+    capture.kill().unwrap();
+    let _ = capture.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Json>(l).unwrap())
+        .map(|v| (v["op"].as_str().unwrap().to_owned(), v["after"]["name"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("r".into(), "Ada".into()), ("c".into(), "Grace".into()), ("u".into(), "Ada L.".into())]
+    );
+}

@@ -11,11 +11,65 @@ use cdc_core::{ChangeEvent, TableId};
 use crate::cli::{TailArgs, TailFormat};
 use crate::config::Config;
 
+/// `cdc tail --from-kafka`: our topics read back like the seed's local test consumer did.
+async fn from_kafka(
+    config: Config,
+    args: TailArgs,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
+    let topics: Vec<String> = if args.table.is_empty() {
+        vec![format!("^{}\\..*", config.events.topic_prefix.replace('.', "\\."))]
+    } else {
+        args.table.iter().map(|t| envelope.topic(&TableId::parse(t))).collect()
+    };
+    let options = cdc_kafka::TailOptions {
+        topics,
+        group: args.group.clone().unwrap_or_else(|| format!("cdc-tail-{}", std::process::id())),
+        from_beginning: args.from_beginning,
+    };
+    eprintln!(
+        "tailing Kafka topics {:?} at {} (Ctrl-C to stop)",
+        options.topics, config.kafka.bootstrap_servers
+    );
+    let mut printed = 0u64;
+    let consume = cdc_kafka::tail(&config.kafka, &options, |record| {
+        let Some(value) = record.value else { return true };
+        let payload = value.get("payload").cloned().unwrap_or(value);
+        match args.format {
+            TailFormat::Json => println!("{payload}"),
+            TailFormat::Pretty => {
+                let key = record.key.map(|k| k.get("payload").cloned().unwrap_or(k));
+                println!(
+                    "── {} {}  key {}",
+                    payload["op"].as_str().unwrap_or("?"),
+                    record.topic,
+                    key.unwrap_or_default()
+                );
+                for side in ["before", "after"] {
+                    if let Some(row) = payload.get(side).filter(|v| !v.is_null()) {
+                        println!("   {side:<6} {row}");
+                    }
+                }
+            }
+        }
+        printed += 1;
+        !args.max_events.is_some_and(|max| printed >= max)
+    });
+    tokio::select! {
+        _ = shutdown.changed() => Ok(()),
+        result = consume => Ok(result?),
+    }
+}
+
 pub async fn run(
     config: Config,
     args: TailArgs,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
+    if args.from_kafka {
+        return from_kafka(config, args, shutdown).await;
+    }
     let mut source_config = config.source.clone();
     source_config.snapshot_mode = SnapshotMode::Never;
     source_config.temporary_slot = true;
