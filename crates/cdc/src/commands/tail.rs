@@ -54,7 +54,7 @@ async fn from_kafka(
             }
         }
         printed += 1;
-        !args.max_events.is_some_and(|max| printed >= max)
+        args.max_events.is_none_or(|max| printed < max)
     });
     tokio::select! {
         _ = shutdown.changed() => Ok(()),
