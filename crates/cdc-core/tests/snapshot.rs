@@ -192,3 +192,24 @@ async fn initial_only_emits_the_snapshot_and_then_finishes() {
     }
     assert_eq!(events.iter().map(|e| e.op).collect::<Vec<_>>(), [Op::Read, Op::Read]);
 }
+
+#[tokio::test]
+async fn snapshot_rows_and_streamed_changes_share_the_key_of_a_replica_identity_index() {
+    let db = TestDb::new(
+        "CREATE TABLE u (code text NOT NULL, v int);
+         CREATE UNIQUE INDEX u_code ON u (code);
+         ALTER TABLE u REPLICA IDENTITY USING INDEX u_code;
+         INSERT INTO u VALUES ('a', 1);",
+    )
+    .await;
+    let running = db.capture(db.source_config(&["u"], SnapshotMode::Initial)).await;
+    running.wait_for(1).await;
+    db.client.batch_execute("UPDATE u SET v = 2 WHERE code = 'a'").await.unwrap();
+    let events = running.wait_for(2).await;
+    running.stop().await;
+    let keys = |e: &ChangeEvent| e.schema.key_columns().map(|(_, c)| c.name.clone()).collect::<Vec<_>>();
+    assert_eq!(events[0].op, Op::Read);
+    assert_eq!(keys(&events[0]), ["code"]);
+    assert_eq!(keys(&events[1]), ["code"], "the streamed update is keyed the same way");
+    assert_eq!(events[0].schema.version, events[1].schema.version, "one shape, one version");
+}

@@ -86,10 +86,12 @@ impl Catalog {
                 "SELECT a.attname, a.atttypid, a.atttypmod, a.attnotnull,
                         COALESCE(a.attnum = ANY(i.indkey), false) AS pk,
                         CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END,
-                        pg_get_expr(d.adbin, d.adrelid)
+                        pg_get_expr(d.adbin, d.adrelid),
+                        COALESCE(a.attnum = ANY(r.indkey), false) AS replica_identity_index
                  FROM pg_attribute a
                  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+                 LEFT JOIN pg_index r ON r.indrelid = a.attrelid AND r.indisreplident
                  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
                  ORDER BY a.attnum",
                 &[&oid],
@@ -131,12 +133,16 @@ impl Catalog {
             if let Some(fill) = fill {
                 info.fill_values.push((name.clone(), fill));
             }
-            info.columns.push(RawColumn {
-                name,
-                type_oid: row.get(1),
-                type_modifier: row.get(2),
-                identity: false,
-            });
+            // What pgoutput would flag as the key: the replica-identity index's columns, or the primary key's
+            // under REPLICA IDENTITY DEFAULT (FULL flags all, and keys nothing without a primary key). Snapshot
+            // schemas are built from these, so they key rows exactly as streamed changes do.
+            let identity = match replica_identity {
+                ReplicaIdentity::Index => row.get::<_, bool>(7),
+                ReplicaIdentity::Default => row.get::<_, bool>(4),
+                ReplicaIdentity::Full => true,
+                ReplicaIdentity::Nothing => false,
+            };
+            info.columns.push(RawColumn { name, type_oid: row.get(1), type_modifier: row.get(2), identity });
         }
         Ok(Some(info))
     }
