@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-200000}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdc-pipeline/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/cdc-pipeline/target}"
 cargo build -q --release -p cdc
 CDC="$CARGO_TARGET_DIR/release/cdc"
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 scripts/install-deps.sh >/dev/null
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdc-pipeline/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/cdc-pipeline/target}"
 echo "== building cdc =="
 cargo build -q -p cdc
 CDC="$CARGO_TARGET_DIR/debug/cdc"

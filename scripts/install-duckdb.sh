@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 VERSION=1.5.6
 NPM_PACKAGE="@duckdb/node-bindings-linux-x64@${VERSION}-r.1"
 LIB_DIR=.duckdb/lib
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/cdc-pipeline/duckdb-${VERSION}"
+CACHE="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/cdc-pipeline/duckdb-${VERSION}"
 
 if [ -f "$LIB_DIR/libduckdb.so" ] && [ -f "$LIB_DIR/VERSION" ] && [ "$(cat "$LIB_DIR/VERSION")" = "$VERSION" ]; then
   exit 0

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 # Builds outlive the clone: CI clones afresh, and the same machine then reuses its compiled dependencies.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdc-pipeline/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/cdc-pipeline/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 cargo build --workspace --all-targets --locked
