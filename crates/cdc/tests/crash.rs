@@ -146,14 +146,7 @@ async fn kill_dash_nine_during_a_workload_loses_nothing_and_never_acks_ahead_of_
 
         // The slot never confirms past what the file holds: every change of a transaction that committed before
         // confirmed_flush_lsn is in the output.
-        let confirmed: String = client
-            .query_one(
-                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let confirmed = crate::support::confirmed_flush(&client).await.expect("the capture slot");
         let written: HashSet<Change> = read_changes(&output).into_iter().collect();
         let acked = committed_before(&client, &confirmed).await;
         let missing: Vec<&Change> = acked.iter().filter(|c| !written.contains(c)).collect();

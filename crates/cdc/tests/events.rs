@@ -133,14 +133,7 @@ async fn capture_to_unreachable_kafka_fails_clearly_without_advancing_the_slot()
         cluster.password(),
     );
     eprintln!("failed after {:?}", started.elapsed());
-    let confirmed: Option<String> = client
-        .query_opt(
-            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .and_then(|r| r.get(0));
+    let confirmed = crate::support::confirmed_flush(&client).await;
     let consistent: bool =
         client.query_one("SELECT count(*) = 0 FROM cdc_snapshot_progress", &[]).await.unwrap().get(0);
     assert!(consistent, "no snapshot table may be recorded done ({confirmed:?})");

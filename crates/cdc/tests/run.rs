@@ -9,7 +9,7 @@ use std::time::Duration;
 use cdc_test_support::workload::{workload, workload_size, DUMPS, TABLES};
 use cdc_test_support::{wait_for, PgCluster};
 
-use crate::support::cdc;
+use crate::support::{cdc, confirmed_flush};
 
 const WAIT: Duration = Duration::from_secs(300);
 
@@ -21,17 +21,6 @@ fn spawn_run(cluster: &PgCluster, dir: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn cdc run")
-}
-
-async fn confirmed(client: &tokio_postgres::Client) -> Option<String> {
-    client
-        .query_opt(
-            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .and_then(|r| r.get(0))
 }
 
 /// The slot confirmed everything inserted into WAL so far.
@@ -81,7 +70,7 @@ async fn kill_dash_nine_of_cdc_run_ten_times_leaves_duckdb_equal_to_the_source()
     let mut rng = fastrand::Rng::with_seed(99);
     for round in 0..10 {
         let mut child = spawn_run(&cluster, dir.path());
-        let before = confirmed(&client).await;
+        let before = confirmed_flush(&client).await;
         let advances = rng.usize(1..=3);
         let mut last = before.clone();
         // Kill after the slot advanced a random 1-3 times (or, once the writer is done, when it has caught up).
@@ -93,7 +82,7 @@ async fn kill_dash_nine_of_cdc_run_ten_times_leaves_duckdb_equal_to_the_source()
                 let previous = previous.clone();
                 let writing = writing.load(std::sync::atomic::Ordering::SeqCst);
                 async move {
-                    let now = confirmed(c).await;
+                    let now = confirmed_flush(c).await;
                     if now.is_some() && now != previous {
                         return Some(now);
                     }

@@ -100,14 +100,7 @@ async fn a_full_disk_fails_the_batch_without_confirming_its_commit_and_a_restart
     let dir = tempfile::tempdir().unwrap();
     // The first run lands the snapshot; then a file-size limit stands in for a full disk.
     run_to_completion(&cluster, &client, dir.path(), "w.duckdb").await;
-    let confirmed_before: String = client
-        .query_one(
-            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let confirmed_before = crate::support::confirmed_flush(&client).await.expect("the capture slot");
     client
         .batch_execute(
             "INSERT INTO t SELECT g, repeat(md5(g::text), 200) FROM generate_series(1000, 20000) g",

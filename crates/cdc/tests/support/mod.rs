@@ -47,3 +47,15 @@ pub fn assert_clear_failure(out: &Output, expect: &[&str], secret: &str) {
     }
     assert!(!secret.is_empty() && !stderr.contains(secret), "secret printed:\n{stderr}");
 }
+
+/// The capture slot's confirmed_flush_lsn, `None` while the slot does not exist.
+pub async fn confirmed_flush(client: &tokio_postgres::Client) -> Option<String> {
+    client
+        .query_opt(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc_slot'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.get(0))
+}
