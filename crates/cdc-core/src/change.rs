@@ -95,6 +95,17 @@ pub struct ChangeEvent {
     pub lsn: Lsn,
     pub tx: TxInfo,
     pub snapshot: SnapshotMarker,
+    /// The log record this event was read from, when it came through one (a Kafka record read by `cdc load`);
+    /// `None` for events read from PostgreSQL. A warehouse sink records these offsets as its progress.
+    pub origin: Option<LogOffset>,
+}
+
+/// A record's place in a partitioned log (Kafka's topic, partition and offset).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LogOffset {
+    pub topic: std::sync::Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 impl ChangeEvent {

@@ -26,7 +26,7 @@ pub mod sinks;
 pub mod source;
 pub mod value;
 
-pub use change::{ChangeBatch, ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
+pub use change::{ChangeBatch, ChangeEvent, LogOffset, Op, Row, SnapshotMarker, TxInfo};
 pub use lsn::Lsn;
 pub use pgtype::{PgType, TypeKind};
 pub use schema::{Column, ReplicaIdentity, SchemaRef, TableId, TableSchema};

@@ -200,6 +200,7 @@ mod tests {
                 table_order: 1,
             },
             snapshot: SnapshotMarker::No,
+            origin: None,
         }
     }
 

@@ -202,6 +202,7 @@ impl StreamDecoder {
                 table_order: *table_order,
             },
             snapshot: SnapshotMarker::No,
+            origin: None,
             schema,
         })
     }

@@ -157,6 +157,7 @@ impl SnapshotReader {
                 table_order: 0,
             },
             snapshot: SnapshotMarker::InProgress,
+            origin: None,
         }
     }
 

@@ -91,6 +91,7 @@ pub(super) mod fixtures {
                 table_order: 2,
             },
             snapshot: SnapshotMarker::No,
+            origin: None,
         }
     }
 }
