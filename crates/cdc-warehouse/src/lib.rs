@@ -48,4 +48,6 @@ pub mod meta {
     pub const DELETED: &str = "_cdc_deleted";
     /// The sink's progress table.
     pub const PROGRESS_TABLE: &str = "_cdc_progress";
+    /// The sink's progress through Kafka: next offset per topic partition (`cdc load`).
+    pub const LOG_OFFSETS_TABLE: &str = "_cdc_log_offsets";
 }

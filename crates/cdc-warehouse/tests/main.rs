@@ -4,4 +4,5 @@
 mod support;
 
 mod duckdb;
+mod log_offsets;
 mod types;

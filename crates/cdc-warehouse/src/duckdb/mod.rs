@@ -1,9 +1,20 @@
 //! [`DuckDbSink`]: change batches into a DuckDB database file, one transaction per flush.
 //!
 //! Each flush, in one transaction: create or evolve target tables, stage each plan's rows with the Appender,
-//! MERGE them, apply truncates, and record the stream position reached in `_cdc_progress`. On open the sink
-//! reads that position back and skips anything before it, so a source replaying after a crash (it resumes from
-//! its last acknowledgement, which may be behind the warehouse) changes nothing.
+//! MERGE them, apply truncates, and record the stream position reached. On open the sink reads that position
+//! back and skips anything before it, so a source replaying after a crash (it resumes from its last
+//! acknowledgement, which may be behind the warehouse) changes nothing.
+//!
+//! The position is one of two kinds, by where the events came from:
+//! - read from PostgreSQL (`cdc run`): the newest streamed LSN, one row in `_cdc_progress`;
+//! - read from Kafka (`cdc load`, events with an [`origin`](cdc_core::ChangeEvent::origin)): the next offset of
+//!   each topic partition, rows in `_cdc_log_offsets`. LSNs cannot serve here: partitions are consumed at
+//!   different paces, so a high LSN applied from one partition says nothing about the others.
+//!
+//! DuckDB lets one process write a file at a time. With `exclusive = false` the sink opens the file only for
+//! each commit (waiting while another process holds it) and re-reads the progress inside it, so several
+//! `cdc load` processes of one consumer group, or readers, can share a file; what another loader applied
+//! meanwhile is skipped exactly as a replay is.
 
 mod ddl;
 mod merge;
@@ -11,7 +22,7 @@ mod merge;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use cdc_core::{ChangeBatch, Lsn, Sink, SinkError, TableId};
+use cdc_core::{ChangeBatch, ChangeEvent, Lsn, Sink, SinkError, TableId};
 use duckdb::{appender_params_from_iter, Connection};
 
 use self::ddl::{q, type_name, META_COLUMNS};
@@ -23,6 +34,7 @@ use crate::{meta, DeleteMode};
 
 pub const DEFAULT_PATH: &str = "warehouse.duckdb";
 pub const DEFAULT_SINK_NAME: &str = "default";
+pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 120_000;
 
 /// `[duckdb]` settings.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -34,6 +46,11 @@ pub struct DuckDbConfig {
     pub delete_mode: DeleteMode,
     /// Names this pipeline's row in `_cdc_progress` (several pipelines may share a file).
     pub sink_name: String,
+    /// Keep the file open (the default). `false`: open it only to commit each batch, so that several loaders
+    /// of a consumer group, or readers, can share it.
+    pub exclusive: bool,
+    /// With `exclusive = false`: how long a commit waits for another process to release the file.
+    pub lock_timeout_ms: u64,
 }
 
 impl Default for DuckDbConfig {
@@ -42,22 +59,26 @@ impl Default for DuckDbConfig {
             path: DEFAULT_PATH.into(),
             delete_mode: DeleteMode::Hard,
             sink_name: DEFAULT_SINK_NAME.into(),
+            exclusive: true,
+            lock_timeout_ms: DEFAULT_LOCK_TIMEOUT_MS,
         }
     }
 }
 
 /// The DuckDB sink. See the module doc.
 pub struct DuckDbSink {
-    conn: Connection,
+    /// The open file; `None` between commits when not exclusive.
+    conn: Option<Connection>,
     config: DuckDbConfig,
     /// Known target tables and their columns (name → DuckDB type name).
     tables: HashMap<TableId, Vec<(String, String)>>,
-    pending: Vec<TablePlan>,
-    /// Position of the newest streamed change staged in `pending`.
-    pending_reached: Option<Position>,
+    /// Events written since the last commit that were not in the warehouse when written.
+    pending: Vec<ChangeEvent>,
     /// Position of the newest streamed change already in the warehouse. Snapshot rows never move it: a table
     /// re-snapshotted at a later point must not make the sink skip older changes of other tables.
     applied: Option<Position>,
+    /// Next offset per (topic, partition) of log-borne events in the warehouse.
+    applied_offsets: HashMap<(String, i32), i64>,
 }
 
 impl std::fmt::Debug for DuckDbSink {
@@ -74,42 +95,47 @@ fn sql_err(during: impl Into<String>) -> impl FnOnce(duckdb::Error) -> Warehouse
 impl DuckDbSink {
     /// Opens (or creates) the database and reads back the progress position.
     pub fn open(config: DuckDbConfig) -> Result<DuckDbSink, WarehouseError> {
-        let path = config.path.display().to_string();
-        let conn = Connection::open(&config.path).map_err(|e| {
-            let text = e.to_string();
-            let hint = if text.contains("lock") {
-                "another process has the database open: stop it, or give this pipeline its own [duckdb].path"
-            } else {
-                "check that the directory exists and is writable, or set [duckdb].path"
-            };
-            WarehouseError::Open { path: path.clone(), reason: text, hint }
-        })?;
+        let conn = connect(&config)?;
+        let mut sink = DuckDbSink {
+            conn: None,
+            config,
+            tables: HashMap::new(),
+            pending: Vec::new(),
+            applied: None,
+            applied_offsets: HashMap::new(),
+        };
+        sink.refresh(&conn)?;
+        if sink.config.exclusive {
+            sink.conn = Some(conn);
+        }
+        Ok(sink)
+    }
+
+    /// Creates the progress tables if needed and reads back the progress and the target tables' columns.
+    fn refresh(&mut self, conn: &Connection) -> Result<(), WarehouseError> {
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS {p} (sink_name VARCHAR PRIMARY KEY, commit_lsn UBIGINT NOT NULL,
                  event_lsn UBIGINT NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL);
+             CREATE TABLE IF NOT EXISTS {o} (sink_name VARCHAR NOT NULL, topic VARCHAR NOT NULL,
+                 \"partition\" INTEGER NOT NULL, next_offset BIGINT NOT NULL,
+                 updated_at TIMESTAMP WITH TIME ZONE NOT NULL, PRIMARY KEY (sink_name, topic, \"partition\"));
              CREATE SCHEMA IF NOT EXISTS _cdc_staging;",
-            p = q(meta::PROGRESS_TABLE)
+            p = q(meta::PROGRESS_TABLE),
+            o = q(meta::LOG_OFFSETS_TABLE),
         ))
         .map_err(sql_err("creating the progress table"))?;
-        let applied = match conn.query_row(
+        self.applied = match conn.query_row(
             &format!("SELECT commit_lsn, event_lsn FROM {} WHERE sink_name = ?", q(meta::PROGRESS_TABLE)),
-            [&config.sink_name],
+            [&self.config.sink_name],
             |row| Ok(Position { commit_lsn: Lsn::new(row.get(0)?), event_lsn: Lsn::new(row.get(1)?) }),
         ) {
             Ok(position) => Some(position),
             Err(duckdb::Error::QueryReturnedNoRows) => None,
             Err(e) => return Err(sql_err("reading progress")(e)),
         };
-        let mut sink = DuckDbSink {
-            conn,
-            config,
-            tables: HashMap::new(),
-            pending: Vec::new(),
-            pending_reached: None,
-            applied,
-        };
-        sink.load_tables()?;
-        Ok(sink)
+        self.applied_offsets = read_offsets(conn, &self.config.sink_name)?;
+        self.tables = read_tables(conn)?;
+        Ok(())
     }
 
     /// The position of the newest change the warehouse holds.
@@ -117,30 +143,25 @@ impl DuckDbSink {
         self.applied
     }
 
-    fn load_tables(&mut self) -> Result<(), WarehouseError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
-                 WHERE table_schema NOT IN ('_cdc_staging', 'information_schema', 'pg_catalog')
-                 ORDER BY table_schema, table_name, ordinal_position",
-            )
-            .map_err(sql_err("reading existing tables"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(sql_err("reading existing tables"))?;
-        for row in rows {
-            let (schema, table, column, ty) = row.map_err(sql_err("reading existing tables"))?;
-            self.tables.entry(TableId::new(schema, table)).or_default().push((column, ty));
+    /// The next offset of each (topic, partition) whose records the warehouse holds (`cdc load`).
+    pub fn applied_offsets(&self) -> &HashMap<(String, i32), i64> {
+        &self.applied_offsets
+    }
+
+    /// Whether an event is in the warehouse already: a log record below the partition's recorded offset, or a
+    /// streamed change before the recorded LSN. Snapshot events from PostgreSQL (rows, and the truncate before a
+    /// redone table) always go through: the MERGE's position guard sorts them out.
+    fn already_applied(&self, event: &ChangeEvent) -> bool {
+        match &event.origin {
+            Some(origin) => self
+                .applied_offsets
+                .get(&(origin.topic.to_string(), origin.partition))
+                .is_some_and(|&next| origin.offset < next),
+            None => {
+                event.snapshot == cdc_core::SnapshotMarker::No
+                    && self.applied.is_some_and(|a| Position::of(event) < a)
+            }
         }
-        Ok(())
     }
 
     fn target(id: &TableId) -> String {
@@ -148,7 +169,12 @@ impl DuckDbSink {
     }
 
     /// Creates the table, or adds new columns and widens changed ones. A column the source dropped stays.
-    fn evolve(&mut self, plan: &TablePlan, columns: &[(String, TargetType)]) -> Result<(), WarehouseError> {
+    fn evolve(
+        &mut self,
+        conn: &Connection,
+        plan: &TablePlan,
+        columns: &[(String, TargetType)],
+    ) -> Result<(), WarehouseError> {
         let id = &plan.schema.id;
         let target = Self::target(id);
         let Some(existing) = self.tables.get(id).cloned() else {
@@ -158,7 +184,7 @@ impl DuckDbSink {
                 .chain(META_COLUMNS.iter().map(|(n, t)| format!("{} {t}", q(n))))
                 .collect::<Vec<_>>()
                 .join(", ");
-            self.conn
+            conn
                 .execute_batch(&format!(
                     "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {target} ({defs})",
                     q(&id.schema)
@@ -191,14 +217,14 @@ impl DuckDbSink {
                             format!(" DEFAULT {}", ddl::cast_from_staging(&literal, ty))
                         })
                         .unwrap_or_default();
-                    self.conn
+                    conn
                         .execute_batch(&format!("ALTER TABLE {target} ADD COLUMN {} {wanted}{fill}", q(name)))
                         .map_err(sql_err(format!("adding column {name} to {id}")))?;
 
                     tracing::info!(table = %id, column = %name, r#type = %wanted, "added warehouse column");
                 }
                 Some((_, have)) if *have != wanted => {
-                    self.conn
+                    conn
                         .execute_batch(&format!(
                             "ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {wanted}",
                             q(name)
@@ -229,12 +255,12 @@ impl DuckDbSink {
         Ok(())
     }
 
-    fn apply(&mut self, plan: &TablePlan) -> Result<(), WarehouseError> {
+    fn apply(&self, conn: &Connection, plan: &TablePlan) -> Result<(), WarehouseError> {
         let columns = target_columns(plan);
         let id = &plan.schema.id;
         let target = Self::target(id);
         if let Some(truncate) = plan.truncate {
-            self.conn
+            conn
                 .execute_batch(&truncate_sql(
                     &target,
                     truncate.commit_lsn.as_u64(),
@@ -262,12 +288,11 @@ impl DuckDbSink {
             }))
             .collect::<Vec<_>>()
             .join(", ");
-        self.conn
+        conn
             .execute_batch(&format!("CREATE OR REPLACE TABLE {staging} ({defs})"))
             .map_err(sql_err(format!("creating the staging table for {id}")))?;
         {
-            let mut appender = self
-                .conn
+            let mut appender = conn
                 .appender_to_db(&stage_name, "_cdc_staging")
                 .map_err(sql_err("opening the appender"))?;
             for row in &plan.rows {
@@ -295,30 +320,80 @@ impl DuckDbSink {
             appender.flush().map_err(sql_err(format!("staging rows of {id}")))?;
         }
         let key = plan.key_indexes();
-        self.conn
+        conn
             .execute_batch(&merge_sql(&target, &staging, &columns, &key, self.config.delete_mode))
             .map_err(sql_err(format!("merging into {id}")))?;
-        self.conn
+        conn
             .execute_batch(&format!("DROP TABLE {staging}"))
             .map_err(sql_err("dropping the staging table"))?;
         Ok(())
     }
 
-    fn apply_all(&mut self, plans: &[TablePlan], reached: Option<Position>) -> Result<(), WarehouseError> {
+    /// Stages and merges every plan and records the progress reached, inside the caller's transaction.
+    fn apply_all(
+        &self,
+        conn: &Connection,
+        plans: &[TablePlan],
+        reached: Option<Position>,
+        offsets: &HashMap<(String, i32), i64>,
+    ) -> Result<(), WarehouseError> {
         for plan in plans {
-            self.apply(plan)?;
+            self.apply(conn, plan)?;
+        }
+        let mut record_offset = conn
+            .prepare(&format!("INSERT OR REPLACE INTO {} VALUES (?, ?, ?, ?, now())", q(meta::LOG_OFFSETS_TABLE)))
+            .map_err(sql_err("recording offsets"))?;
+        for ((topic, partition), next) in offsets {
+            record_offset
+                .execute(duckdb::params![self.config.sink_name, topic, partition, next])
+                .map_err(sql_err("recording offsets"))?;
         }
         let Some(reached) = reached else { return Ok(()) };
-        self.conn
-            .execute(
-                &format!("INSERT OR REPLACE INTO {} VALUES (?, ?, ?, now())", q(meta::PROGRESS_TABLE)),
-                duckdb::params![
-                    self.config.sink_name,
-                    reached.commit_lsn.as_u64(),
-                    reached.event_lsn.as_u64()
-                ],
-            )
-            .map_err(sql_err("recording progress"))?;
+        conn.execute(
+            &format!("INSERT OR REPLACE INTO {} VALUES (?, ?, ?, now())", q(meta::PROGRESS_TABLE)),
+            duckdb::params![self.config.sink_name, reached.commit_lsn.as_u64(), reached.event_lsn.as_u64()],
+        )
+        .map_err(sql_err("recording progress"))?;
+        Ok(())
+    }
+
+    /// Applies `pending` in one transaction (table changes committed just before it).
+    fn commit_pending(&mut self, conn: &Connection) -> Result<(), WarehouseError> {
+        // Filter again: when not exclusive, the progress was just re-read and another loader may have applied
+        // some of these.
+        let fresh: Vec<ChangeEvent> =
+            self.pending.iter().filter(|e| !self.already_applied(e)).cloned().collect();
+        // Snapshot rows never move the LSN position: a table re-snapshotted at a later point must not make the
+        // sink skip older changes of other tables.
+        let reached = fresh
+            .iter()
+            .filter(|e| e.origin.is_none() && e.snapshot == cdc_core::SnapshotMarker::No)
+            .map(Position::of)
+            .max();
+        let reached = self.applied.max(reached);
+        let mut offsets: HashMap<(String, i32), i64> = HashMap::new();
+        for origin in fresh.iter().filter_map(|e| e.origin.as_ref()) {
+            let next = offsets.entry((origin.topic.to_string(), origin.partition)).or_default();
+            *next = (*next).max(origin.offset + 1);
+        }
+        let plans = plan(&fresh);
+        // Table changes first, each committed on its own: DuckDB loses rows merged into a table altered earlier in
+        // the same transaction (seen with 1.5.6). They only add or widen columns, so committing them ahead of the
+        // data is harmless if the data transaction then fails.
+        for plan in &plans {
+            self.evolve(conn, plan, &target_columns(plan))?;
+        }
+        conn.execute_batch("BEGIN TRANSACTION").map_err(sql_err("beginning a transaction"))?;
+        let committed = self
+            .apply_all(conn, &plans, reached, &offsets)
+            .and_then(|()| conn.execute_batch("COMMIT").map_err(sql_err("committing")));
+        if let Err(e) = committed {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        self.applied = reached;
+        self.applied_offsets.extend(offsets);
+        self.pending.clear();
         Ok(())
     }
 }
@@ -329,20 +404,9 @@ fn target_columns(plan: &TablePlan) -> Vec<(String, TargetType)> {
 
 impl Sink for DuckDbSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
-        // Streamed changes strictly before the recorded position are in the warehouse already (a replay after a
-        // crash); snapshot events (rows, and the truncate before a redone table) always go through and never
-        // move the position: the MERGE's position guard sorts them out.
-        let applied = self.applied;
-        let streamed = |e: &&cdc_core::ChangeEvent| e.snapshot == cdc_core::SnapshotMarker::No;
-        let fresh: Vec<cdc_core::ChangeEvent> = batch
-            .events
-            .iter()
-            .filter(|e| !streamed(e) || applied.is_none_or(|a| Position::of(e) >= a))
-            .cloned()
-            .collect();
-        let reached = fresh.iter().filter(streamed).map(Position::of).max();
-        self.pending_reached = self.pending_reached.max(reached);
-        self.pending.extend(plan(&fresh));
+        let fresh: Vec<ChangeEvent> =
+            batch.events.iter().filter(|e| !self.already_applied(e)).cloned().collect();
+        self.pending.extend(fresh);
         Ok(())
     }
 
@@ -350,42 +414,90 @@ impl Sink for DuckDbSink {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let plans = std::mem::take(&mut self.pending);
-        let reached = self.applied.max(self.pending_reached.take());
-        // Table changes first, each committed on its own: DuckDB loses rows merged into a table altered earlier in
-        // the same transaction (seen with 1.5.6). They only add or widen columns, so committing them ahead of the
-        // data is harmless if the data transaction then fails.
-        for plan in &plans {
-            if let Err(e) = self.evolve(plan, &target_columns(plan)) {
-                self.pending = plans;
-                self.pending_reached = reached;
-                return Err(SinkError::Other(Box::new(e)));
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = connect(&self.config).map_err(|e| SinkError::Other(Box::new(e)))?;
+                self.refresh(&conn).map_err(|e| SinkError::Other(Box::new(e)))?;
+                conn
+            }
+        };
+        let result = self.commit_pending(&conn);
+        if result.is_err() {
+            // Table changes may have committed before the data failed: re-learn what exists.
+            if let Ok(tables) = read_tables(&conn) {
+                self.tables = tables;
             }
         }
-        let tables_before = self.tables.clone();
-        self.conn.execute_batch("BEGIN TRANSACTION").map_err(|e| SinkError::Other(Box::new(e)))?;
-        match self.apply_all(&plans, reached) {
-            Ok(()) => {
-                if let Err(e) = self.conn.execute_batch("COMMIT") {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                    self.tables = tables_before;
-                    self.pending = plans;
-                    self.pending_reached = reached;
-                    return Err(SinkError::Other(Box::new(WarehouseError::Sql {
-                        during: "committing".into(),
-                        source: Box::new(e),
-                    })));
-                }
-                self.applied = reached;
-                Ok(())
-            }
+        if self.config.exclusive {
+            self.conn = Some(conn);
+        }
+        // Pending events stay on failure: the caller fails the pipeline, and a retry must not lose them.
+        result.map_err(|e| SinkError::Other(Box::new(e)))
+    }
+}
+
+fn read_offsets(conn: &Connection, sink_name: &str) -> Result<HashMap<(String, i32), i64>, WarehouseError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT topic, \"partition\", next_offset FROM {} WHERE sink_name = ?",
+            q(meta::LOG_OFFSETS_TABLE)
+        ))
+        .map_err(sql_err("reading offsets"))?;
+    let rows = stmt
+        .query_map([sink_name], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, i32>(1)?), r.get::<_, i64>(2)?)))
+        .map_err(sql_err("reading offsets"))?;
+    rows.collect::<Result<_, _>>().map_err(sql_err("reading offsets"))
+}
+
+/// Every user table's columns (name → DuckDB type name), in column order.
+fn read_tables(conn: &Connection) -> Result<HashMap<TableId, Vec<(String, String)>>, WarehouseError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
+             WHERE table_schema NOT IN ('_cdc_staging', 'information_schema', 'pg_catalog')
+             ORDER BY table_schema, table_name, ordinal_position",
+        )
+        .map_err(sql_err("reading existing tables"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })
+        .map_err(sql_err("reading existing tables"))?;
+    let mut tables: HashMap<TableId, Vec<(String, String)>> = HashMap::new();
+    for row in rows {
+        let (schema, table, column, ty) = row.map_err(sql_err("reading existing tables"))?;
+        tables.entry(TableId::new(schema, table)).or_default().push((column, ty));
+    }
+    Ok(tables)
+}
+
+/// Opens the file; when not exclusive, waits (up to `lock_timeout_ms`) while another process holds it.
+fn connect(config: &DuckDbConfig) -> Result<Connection, WarehouseError> {
+    let path = config.path.display().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(config.lock_timeout_ms);
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match Connection::open(&config.path) {
+            Ok(conn) => return Ok(conn),
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                self.tables = tables_before;
-                // Keep the plans: the caller fails the pipeline, and a retry must not lose them.
-                self.pending = plans;
-                self.pending_reached = reached;
-                Err(SinkError::Other(Box::new(e)))
+                let text = e.to_string();
+                let locked = text.contains("lock");
+                if locked && !config.exclusive && std::time::Instant::now() < deadline {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                    continue;
+                }
+                let hint = if locked && config.exclusive {
+                    "another process has the database open: stop it, give this pipeline its own [duckdb].path, \
+                     or set [duckdb].exclusive = false on every process sharing the file"
+                } else if locked {
+                    "another process held the database longer than [duckdb].lock_timeout_ms; check for a \
+                     process that keeps it open ([duckdb].exclusive = true elsewhere, an interactive session)"
+                } else {
+                    "check that the directory exists and is writable, or set [duckdb].path"
+                };
+                return Err(WarehouseError::Open { path, reason: text, hint });
             }
         }
     }
