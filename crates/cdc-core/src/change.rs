@@ -125,4 +125,14 @@ pub struct ChangeBatch<C> {
     /// Acknowledging this after a successful flush loses nothing: every change before it is in `events` or in an
     /// earlier batch. `None` when the batch ends inside a transaction that began in it.
     pub checkpoint: Option<C>,
+    /// Every transaction whose commit LSN is below this has all its events in this batch or an earlier one
+    /// (a source that sees commits sets it; the Kafka sink then closes its transaction-metadata `END`).
+    pub complete_through: Option<Lsn>,
+}
+
+impl<C> ChangeBatch<C> {
+    /// A batch that closes no transaction.
+    pub fn new(events: Vec<ChangeEvent>, checkpoint: Option<C>) -> Self {
+        ChangeBatch { events, checkpoint, complete_through: None }
+    }
 }

@@ -91,3 +91,70 @@ impl KafkaConfig {
         props
     }
 }
+
+pub const DEFAULT_GROUP_ID: &str = "cdc-load";
+
+/// `[load]`: the consumer group of `cdc load` (environment `KAFKA_GROUP_ID`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadConfig {
+    /// `group.id`: loaders in one group share the partitions.
+    pub group_id: String,
+    /// Topics to read: names, or one `^regex`. Empty: every topic the `[events]` topic template can produce.
+    pub topics: Vec<String>,
+    /// Where undecodable records go; `None` means `{topic_prefix}.dlq`.
+    pub dead_letter_topic: Option<String>,
+    /// Where a group without committed offsets starts: the oldest record (true, the default) or new ones only.
+    pub from_beginning: bool,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        LoadConfig {
+            group_id: DEFAULT_GROUP_ID.into(),
+            topics: Vec::new(),
+            dead_letter_topic: None,
+            from_beginning: true,
+        }
+    }
+}
+
+/// A subscription regex matching every topic `[events].topic_template` can name (librdkafka's `^` form).
+/// Literal parts are bracketed (`[.]`) rather than backslash-escaped: librdkafka's regex engine is small.
+pub fn topic_pattern(events: &cdc_core::envelope::EnvelopeConfig) -> String {
+    let literal = |text: &str| -> String {
+        text.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_string() } else { format!("[{c}]") })
+            .collect()
+    };
+    let mut pattern = String::from("^");
+    let mut rest = events.template();
+    while let Some(start) = rest.find('{') {
+        pattern.push_str(&literal(&rest[..start]));
+        let Some(end) = rest[start..].find('}') else { break };
+        let placeholder = &rest[start..start + end + 1];
+        pattern.push_str(if placeholder == "{prefix}" { "" } else { ".+" });
+        if placeholder == "{prefix}" {
+            pattern.push_str(&literal(&events.topic_prefix));
+        }
+        rest = &rest[start + end + 1..];
+    }
+    pattern.push_str(&literal(rest));
+    pattern.push('$');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cdc_core::envelope::EnvelopeConfig;
+
+    #[test]
+    fn the_pattern_follows_the_topic_template() {
+        let mut events = EnvelopeConfig::default();
+        assert_eq!(topic_pattern(&events), "^cdc[.].+[.].+$");
+        events.topic_template = Some("{prefix}.{table}".into());
+        events.topic_prefix = "db-1".into();
+        assert_eq!(topic_pattern(&events), "^db[-]1[.].+$");
+    }
+}

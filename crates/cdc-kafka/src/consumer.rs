@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 
 use crate::config::KafkaConfig;
 use crate::sink::KafkaError;
+use crate::source::consumer_config;
 
 /// One record as read: JSON key and value (`None` for a tombstone).
 #[derive(Debug, Clone, PartialEq)]
@@ -32,15 +32,8 @@ pub async fn tail(
     options: &TailOptions,
     mut on_record: impl FnMut(Record) -> bool,
 ) -> Result<(), KafkaError> {
-    let mut client = ClientConfig::new();
-    client
-        .set("bootstrap.servers", &config.bootstrap_servers)
-        .set("group.id", &options.group)
-        .set("auto.offset.reset", if options.from_beginning { "earliest" } else { "latest" })
-        .set("enable.auto.commit", "true");
-    for (key, value) in &config.client {
-        client.set(key, value);
-    }
+    let mut client = consumer_config(config, &options.group, options.from_beginning);
+    client.set("enable.auto.commit", "true");
     let consumer: StreamConsumer = client.create().map_err(KafkaError::Config)?;
     let topics: Vec<&str> = options.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(KafkaError::Config)?;

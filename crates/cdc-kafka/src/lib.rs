@@ -6,12 +6,20 @@
 //!                 tombstone after a delete; each send returns a delivery future (bounded in-flight queue)
 //!              ─▶ KafkaSink::flush: await every delivery; any failure fails the flush, so the slot is not
 //!                 acknowledged past a message the broker did not take
+//!
+//!  topics ─▶ KafkaSource (consumer group, `cdc load`): records decoded back into ChangeEvents that remember
+//!            their offsets; offsets committed only when the pipeline acknowledges (after the warehouse commit)
 //! ```
 
 mod config;
 mod consumer;
+mod context;
 mod sink;
+mod source;
+mod topics;
+mod transactions;
 
-pub use config::KafkaConfig;
+pub use config::{topic_pattern, KafkaConfig, LoadConfig};
 pub use consumer::{tail, Record, TailOptions};
 pub use sink::{KafkaError, KafkaSink};
+pub use source::{group_lag, KafkaSource, LoadStats, Offsets, PartitionLag};

@@ -7,18 +7,19 @@
 //! refuses (too large, authorization, a timeout) fails the flush with the topic named: the pipeline stops rather
 //! than skip data.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use cdc_core::envelope::Envelope;
 use cdc_core::{ChangeBatch, Sink, SinkError};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 use crate::config::KafkaConfig;
+use crate::context::WatchedContext;
+use crate::topics::Topics;
+use crate::transactions::{Marker, TransactionTracker};
 
 /// A failure of the Kafka sink.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,10 @@ pub enum KafkaError {
     },
     #[error("the Kafka producer dropped a message for topic {topic} before its delivery report")]
     Canceled { topic: String },
+    #[error("cannot reach Kafka at {bootstrap}: {reason}")]
+    Unreachable { bootstrap: String, reason: String },
+    #[error("the Kafka consumer failed: {reason}")]
+    Consumer { reason: String },
 }
 
 impl KafkaError {
@@ -51,6 +56,14 @@ impl KafkaError {
                 }
                 KafkaError::MissingTopic { .. } => {
                     "create the topic, or set [kafka].create_topics = true to let cdc create it"
+                }
+                KafkaError::Unreachable { .. } => {
+                    "check KAFKA_BOOTSTRAP_SERVERS ([kafka].bootstrap_servers), that the brokers are up, and the \
+                     security settings in [kafka.client] (security.protocol, sasl.*, ssl.*)"
+                }
+                KafkaError::Consumer { .. } => {
+                    "check the security settings in [kafka.client], the ACLs of this consumer group, and that the \
+                     topics exist; no offset past the last warehouse commit was committed, so a restart resumes there"
                 }
                 KafkaError::Delivery { .. } | KafkaError::Canceled { .. } => {
                     "check the broker's logs and limits (message.max.bytes, ACLs); nothing after this message was \
@@ -70,12 +83,13 @@ struct InFlight {
 
 /// The Kafka producer sink. See the module doc.
 pub struct KafkaSink {
-    producer: FutureProducer,
-    admin: AdminClient<DefaultClientContext>,
+    producer: FutureProducer<WatchedContext>,
+    topics: Topics,
     envelope: Envelope,
     config: KafkaConfig,
-    topics: HashSet<String>,
     in_flight: VecDeque<InFlight>,
+    /// With `transaction_metadata`: the `{prefix}.transaction` topic and the transaction being framed.
+    transactions: Option<(String, TransactionTracker)>,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -93,68 +107,15 @@ impl KafkaSink {
         for (key, value) in config.producer_properties() {
             client.set(key, value);
         }
-        let producer: FutureProducer = client.create().map_err(KafkaError::Config)?;
-        let mut admin_config = ClientConfig::new();
-        admin_config.set("bootstrap.servers", &config.bootstrap_servers);
-        for (key, value) in &config.client {
-            admin_config.set(key, value);
-        }
-        let admin = admin_config.create().map_err(KafkaError::Config)?;
-        Ok(KafkaSink {
-            producer,
-            admin,
-            envelope,
-            config,
-            topics: HashSet::new(),
-            in_flight: VecDeque::new(),
-        })
-    }
-
-    /// Makes sure `topic` exists (creating it when allowed); remembered once seen.
-    async fn ensure_topic(&mut self, topic: &str) -> Result<(), KafkaError> {
-        if self.topics.contains(topic) {
-            return Ok(());
-        }
-        if self.config.create_topics {
-            let new = NewTopic::new(
-                topic,
-                self.config.topic_partitions,
-                TopicReplication::Fixed(self.config.topic_replication),
-            );
-            let timeout = Some(Duration::from_millis(u64::from(self.config.message_timeout_ms)));
-            let options = AdminOptions::new().operation_timeout(timeout).request_timeout(timeout);
-            let failed = |reason: String| KafkaError::CreateTopic {
-                topic: topic.into(),
-                bootstrap: self.config.bootstrap_servers.clone(),
-                reason,
-            };
-            let results =
-                self.admin.create_topics(&[new], &options).await.map_err(|e| failed(e.to_string()))?;
-            for result in results {
-                match result {
-                    Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                    Err((_, code)) => return Err(failed(code.to_string())),
-                }
-            }
-            tracing::info!(topic, "topic ready");
-        } else {
-            let producer = self.producer.clone();
-            let name = topic.to_owned();
-            let exists = tokio::task::spawn_blocking(move || {
-                producer
-                    .client()
-                    .fetch_metadata(Some(&name), Duration::from_secs(30))
-                    .map(|m| m.topics().iter().any(|t| t.name() == name && t.error().is_none()))
-                    .unwrap_or(false)
-            })
-            .await
-            .unwrap_or(false);
-            if !exists {
-                return Err(KafkaError::MissingTopic { topic: topic.into() });
-            }
-        }
-        self.topics.insert(topic.to_owned());
-        Ok(())
+        let context = WatchedContext::default();
+        let producer: FutureProducer<WatchedContext> =
+            client.create_with_context(context.clone()).map_err(KafkaError::Config)?;
+        let topics = Topics::new(&config, context)?;
+        let transactions = envelope.config().transaction_metadata.then(|| {
+            let topic = format!("{}.transaction", envelope.config().topic_prefix);
+            (topic, TransactionTracker::new(envelope.config().format))
+        });
+        Ok(KafkaSink { producer, topics, envelope, config, in_flight: VecDeque::new(), transactions })
     }
 
     /// Sends one message, waiting for room when the producer's queue or the in-flight bound is full.
@@ -192,6 +153,17 @@ impl KafkaSink {
         }
     }
 
+    /// Sends transaction markers to the transaction topic (created like any other).
+    async fn send_markers(&mut self, markers: Vec<Marker>) -> Result<(), KafkaError> {
+        let Some((topic, _)) = &self.transactions else { return Ok(()) };
+        let topic = topic.clone();
+        for marker in markers {
+            self.topics.ensure(&topic).await?;
+            self.send(&topic, Some(&marker.key), Some(&marker.value)).await?;
+        }
+        Ok(())
+    }
+
     async fn await_oldest(&mut self) -> Result<(), KafkaError> {
         let Some(InFlight { topic, delivery }) = self.in_flight.pop_front() else { return Ok(()) };
         match delivery.await {
@@ -209,14 +181,22 @@ fn sink_error(e: KafkaError) -> SinkError {
 impl Sink for KafkaSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
         for event in &batch.events {
+            if let Some((_, tracker)) = &mut self.transactions {
+                let markers = tracker.before_event(event);
+                self.send_markers(markers).await.map_err(sink_error)?;
+            }
             let topic = self.envelope.topic(&event.schema.id);
-            self.ensure_topic(&topic).await.map_err(sink_error)?;
+            self.topics.ensure(&topic).await.map_err(sink_error)?;
             let key = self.envelope.key_bytes(event);
             let value = self.envelope.value_bytes(event);
             self.send(&topic, key.as_deref(), Some(&value)).await.map_err(sink_error)?;
             if self.envelope.emits_tombstone(event) && key.is_some() {
                 self.send(&topic, key.as_deref(), None).await.map_err(sink_error)?;
             }
+        }
+        if let Some((_, tracker)) = &mut self.transactions {
+            let end = tracker.after_batch(batch).into_iter().collect();
+            self.send_markers(end).await.map_err(sink_error)?;
         }
         Ok(())
     }

@@ -33,6 +33,23 @@ impl Tansu {
         Tansu { child, port }
     }
 
+    /// Freezes the broker (SIGSTOP): connections stay open and nothing answers, as with a hung or partitioned
+    /// broker. Storage is in memory, so a real stop would lose the topics; this outage keeps them.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Ends [`Tansu::pause`] (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status =
+            Command::new("kill").args([signal, &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success(), "kill {signal} tansu");
+    }
+
     /// `bootstrap.servers` for clients.
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
@@ -41,6 +58,7 @@ impl Tansu {
 
 impl Drop for Tansu {
     fn drop(&mut self) {
+        self.signal("-CONT");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

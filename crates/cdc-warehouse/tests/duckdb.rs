@@ -64,7 +64,7 @@ async fn feeding_the_same_batch_twice_changes_nothing() {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         events.extend(source.next_batch(100, deadline).await.unwrap().unwrap().events);
     }
-    let batch = cdc_core::ChangeBatch { events, checkpoint: None::<()> };
+    let batch = cdc_core::ChangeBatch::new(events, None::<()>);
     let config = cdc_warehouse::duckdb::DuckDbConfig { path: db.duckdb_path(), ..Default::default() };
     let dump = "SELECT id::VARCHAR, v, _cdc_lsn::VARCHAR, _cdc_synced_at::VARCHAR FROM public.t";
     {

@@ -38,14 +38,20 @@ fn event(op: Op, id: i32, v: &str, partition: i32, offset: i64, lsn: u64) -> Cha
         before: if op == Op::Delete { row.clone() } else { None },
         after: if op == Op::Delete { None } else { row },
         lsn: Lsn::new(lsn),
-        tx: TxInfo { xid: 1, commit_lsn: Lsn::new(lsn), commit_time_micros: 0, total_order: 1, table_order: 1 },
+        tx: TxInfo {
+            xid: 1,
+            commit_lsn: Lsn::new(lsn),
+            commit_time_micros: 0,
+            total_order: 1,
+            table_order: 1,
+        },
         snapshot: SnapshotMarker::No,
         origin: Some(LogOffset { topic: "cdc.t".into(), partition, offset }),
     }
 }
 
 async fn apply(sink: &mut DuckDbSink, events: Vec<ChangeEvent>) {
-    sink.write(&ChangeBatch::<()> { events, checkpoint: None }).await.unwrap();
+    sink.write(&ChangeBatch::<()>::new(events, None)).await.unwrap();
     sink.flush().await.unwrap();
 }
 

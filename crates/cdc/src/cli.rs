@@ -34,6 +34,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Capture changes from PostgreSQL (snapshot, then logical replication) and write Debezium-style events.
     Capture(CaptureArgs),
+    /// Load change events from Kafka topics into the warehouse (a consumer group; run more to scale out).
+    Load(LoadArgs),
     /// Print live changes from PostgreSQL as they happen (a temporary slot; the capture slot is untouched).
     Tail(TailArgs),
     /// Fetch job postings from the JSearch API (RapidAPI) into PostgreSQL's `linkedin_jobs`, on a schedule.
@@ -95,6 +97,24 @@ pub struct RunArgs {
     /// DuckDB database file (overrides [duckdb].path).
     #[arg(long, value_name = "PATH")]
     pub duckdb: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// The warehouse.
+    #[arg(long, value_enum, default_value_t = LoadSink::Duckdb)]
+    pub sink: LoadSink,
+    /// DuckDB database file (overrides [duckdb].path).
+    #[arg(long, value_name = "PATH")]
+    pub duckdb: Option<PathBuf>,
+    /// Consumer group (overrides [load].group_id, KAFKA_GROUP_ID).
+    #[arg(long)]
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadSink {
+    Duckdb,
 }
 
 #[derive(Debug, clap::Args)]

@@ -23,6 +23,8 @@ pub struct Config {
     pub events: EnvelopeConfig,
     /// `cdc capture --sink kafka` (`KAFKA_BOOTSTRAP_SERVERS`).
     pub kafka: cdc_kafka::KafkaConfig,
+    /// `cdc load`: the consumer group and its topics (`KAFKA_GROUP_ID`).
+    pub load: cdc_kafka::LoadConfig,
     /// `cdc run`'s warehouse (`CDC_DUCKDB_PATH`).
     pub duckdb: cdc_warehouse::duckdb::DuckDbConfig,
     /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
@@ -164,6 +166,9 @@ impl Config {
         if let Some(v) = take("KAFKA_BOOTSTRAP_SERVERS") {
             self.kafka.bootstrap_servers = v;
         }
+        if let Some(v) = take("KAFKA_GROUP_ID") {
+            self.load.group_id = v;
+        }
         if let Some(v) = take("CDC_DUCKDB_PATH") {
             self.duckdb.path = v.into();
         }
@@ -225,6 +230,15 @@ mod tests {
         assert_eq!(config.pipeline.poll_timeout_ms, 500);
         assert_eq!(applied, ["POSTGRES_HOST", "POSTGRES_PASSWORD", "BATCH_SIZE", "POLL_TIMEOUT"]);
         assert!(!format!("{config:?}").contains("s3cret"), "a secret leaked into Debug output");
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/cdc.toml");
+        let config = Config::from_file(std::path::Path::new(path)).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.load.group_id, "cdc-load");
+        assert!(config.duckdb.exclusive);
     }
 
     #[test]

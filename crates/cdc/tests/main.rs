@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod crash;
 mod events;
+mod load;
 mod run;
 mod seed;
 mod warehouse_errors;

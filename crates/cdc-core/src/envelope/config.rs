@@ -3,18 +3,19 @@
 //! Every option mirrors a Debezium PostgreSQL connector property, spelled the way Debezium spells its values,
 //! so a connector configuration can be translated line by line:
 //!
-//! | ours                   | Debezium                        |
-//! |------------------------|---------------------------------|
-//! | `topic_prefix`         | `topic.prefix`                  |
-//! | `topic_template`       | a `RegexRouter` transform       |
-//! | `format`               | `JsonConverter` `schemas.enable`|
-//! | `decimal_handling`     | `decimal.handling.mode`         |
-//! | `time_precision`       | `time.precision.mode`           |
-//! | `binary_handling`      | `binary.handling.mode`          |
-//! | `interval_handling`    | `interval.handling.mode`        |
-//! | `hstore_handling`      | `hstore.handling.mode`          |
-//! | `tombstones`           | `tombstones.on.delete`          |
-//! | `transaction_metadata` | `provide.transaction.metadata`  |
+//! | ours                     | Debezium                          |
+//! |--------------------------|-----------------------------------|
+//! | `topic_prefix`           | `topic.prefix`                    |
+//! | `topic_template`         | a `RegexRouter` transform         |
+//! | `format`                 | `JsonConverter` `schemas.enable`  |
+//! | `decimal_handling`       | `decimal.handling.mode`           |
+//! | `time_precision`         | `time.precision.mode`             |
+//! | `binary_handling`        | `binary.handling.mode`            |
+//! | `interval_handling`      | `interval.handling.mode`          |
+//! | `hstore_handling`        | `hstore.handling.mode`            |
+//! | `tombstones`             | `tombstones.on.delete`            |
+//! | `transaction_metadata`   | `provide.transaction.metadata`    |
+//! | `propagate_source_types` | `column.propagate.source.type=.*` |
 
 use crate::config::ConfigError;
 
@@ -22,6 +23,9 @@ pub const DEFAULT_TOPIC_PREFIX: &str = "cdc";
 pub const DEFAULT_TOPIC_TEMPLATE: &str = "{prefix}.{schema}.{table}";
 pub const DEFAULT_TOMBSTONES: bool = true;
 pub const DEFAULT_TRANSACTION_METADATA: bool = false;
+/// On by default (Debezium's default is off): without the source types, a consumer reading our topics back
+/// (`cdc load`) cannot tell `numeric` sent as a double from `float8`, or `bytea` sent as base64 from `text`.
+pub const DEFAULT_PROPAGATE_SOURCE_TYPES: bool = true;
 /// Debezium's default `unavailable.value.placeholder`: what an unchanged TOASTed column carries on the wire.
 pub const UNAVAILABLE_VALUE_PLACEHOLDER: &str = "__debezium_unavailable_value";
 
@@ -128,6 +132,11 @@ pub struct EnvelopeConfig {
     pub tombstones: bool,
     /// Whether the value's `transaction` block (`id`, `total_order`, `data_collection_order`) is filled.
     pub transaction_metadata: bool,
+    /// Whether each column's Connect schema (value and key, json-schema format) carries Debezium's
+    /// `column.propagate.source.type` parameters: `__debezium.source.column.type` (the PostgreSQL type name,
+    /// upper case) and, where the column declares them, `…length` and `…scale`. They let a consumer rebuild the
+    /// exact PostgreSQL column type, which the Connect type alone does not determine.
+    pub propagate_source_types: bool,
 }
 
 impl Default for EnvelopeConfig {
@@ -144,6 +153,7 @@ impl Default for EnvelopeConfig {
             hstore_handling: HstoreHandling::default(),
             tombstones: DEFAULT_TOMBSTONES,
             transaction_metadata: DEFAULT_TRANSACTION_METADATA,
+            propagate_source_types: DEFAULT_PROPAGATE_SOURCE_TYPES,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Kafka Connect's `Decimal` is Java's `BigInteger.toByteArray()` of the unscaled value: minimal big-endian
 //! two's complement. PostgreSQL's NUMERIC carries up to 131 072 digits before the point, so the conversion
 //! from decimal text to base 256 is done here on arbitrary-length magnitudes (base-2³² limbs, nine decimal
-//! digits at a time), without a bignum dependency and without ever going through `f64`.
+//! digits at a time), without a bignum dependency and without ever going through `f64`. The decoder runs the
+//! same conversion backwards ([`Decimal::from_unscaled_twos_complement`], [`Decimal::to_plain_string`]).
 
 /// A finite decimal `(-1)^negative × digits × 10^-scale`, kept exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub(crate) struct Decimal {
 
 /// The largest exponent accepted in `1e…` text; far beyond anything PostgreSQL prints.
 const MAX_EXPONENT: i64 = 1_000_000;
+/// The longest unscaled value the decoder converts, in bytes. PostgreSQL's NUMERIC holds at most 147 455 digits
+/// (about 61 KB); anything longer is not from a NUMERIC, and base-256 → base-10 conversion costs quadratic time.
+pub(crate) const MAX_UNSCALED_BYTES: usize = 64 * 1024;
 
 impl Decimal {
     /// Parses `-12.50`, `0.001`, `+7`, `.5` or `1.5e3`; `None` for anything else (including NaN/Infinity).
@@ -94,6 +98,87 @@ impl Decimal {
     pub(crate) fn unscaled_twos_complement(&self) -> Vec<u8> {
         twos_complement(self.negative, &magnitude_bytes(&self.digits))
     }
+
+    /// `new BigDecimal(new BigInteger(bytes), scale)`: the inverse of [`Decimal::unscaled_twos_complement`].
+    /// Empty bytes (which Java rejects) read as zero. The caller bounds the length ([`MAX_UNSCALED_BYTES`]).
+    pub(crate) fn from_unscaled_twos_complement(bytes: &[u8], scale: i64) -> Decimal {
+        let negative = bytes.first().is_some_and(|&b| b & 0x80 != 0);
+        let magnitude = if negative { negate(bytes) } else { bytes.to_vec() };
+        let digits = decimal_digits(&magnitude);
+        Decimal { negative: negative && !digits.is_empty(), digits, scale }
+    }
+
+    /// PostgreSQL's `numeric_out` text: no exponent, exactly `scale` digits after the point (`12.50`,
+    /// `0.00`), and for a negative scale the unscaled digits followed by that many zeros (`12300`). The text
+    /// is about `|scale|` characters longer than the digits; the decoder bounds the scale before calling this.
+    pub(crate) fn to_plain_string(&self) -> String {
+        let digits: String = self.digits.iter().map(|&d| char::from(d)).collect();
+        let mut out = String::with_capacity(digits.len() + self.scale.unsigned_abs() as usize + 3);
+        if self.negative {
+            out.push('-');
+        }
+        match usize::try_from(self.scale) {
+            Ok(scale) if scale > 0 => {
+                let padded = format!("{digits:0>width$}", width = scale + 1);
+                let (int, frac) = padded.split_at(padded.len() - scale);
+                out.push_str(int);
+                out.push('.');
+                out.push_str(frac);
+            }
+            _ if digits.is_empty() => out.push('0'),
+            _ => {
+                out.push_str(&digits);
+                out.extend(std::iter::repeat_n('0', self.scale.unsigned_abs() as usize));
+            }
+        }
+        out
+    }
+}
+
+/// The magnitude of a negative two's-complement number: invert every byte, then add one.
+fn negate(bytes: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = bytes.iter().map(|b| !b).collect();
+    for b in out.iter_mut().rev() {
+        let (sum, overflow) = b.overflowing_add(1);
+        *b = sum;
+        if !overflow {
+            break;
+        }
+    }
+    out
+}
+
+/// Big-endian base-256 magnitude → ASCII decimal digits without leading zeros (empty for zero).
+fn decimal_digits(magnitude: &[u8]) -> Vec<u8> {
+    const BASE: u64 = 1_000_000_000;
+    // Little-endian base-10^9 limbs, fed four bytes at a time: `limb * 2^32 + carry` stays below
+    // 10^9 × 2^32 + 2^33 < 2^63.
+    let mut limbs: Vec<u64> = Vec::with_capacity(magnitude.len() * 10 / 36 + 1);
+    for chunk in magnitude.chunks(4) {
+        let mul = 1_u64 << (8 * chunk.len());
+        let mut carry = chunk.iter().fold(0_u64, |acc, &b| (acc << 8) | u64::from(b));
+        for limb in limbs.iter_mut() {
+            let v = *limb * mul + carry;
+            *limb = v % BASE;
+            carry = v / BASE;
+        }
+        while carry != 0 {
+            limbs.push(carry % BASE);
+            carry /= BASE;
+        }
+    }
+    let mut text = String::with_capacity(limbs.len() * 9);
+    for (i, limb) in limbs.iter().rev().enumerate() {
+        if i == 0 {
+            text.push_str(&limb.to_string());
+        } else {
+            text.push_str(&format!("{limb:09}"));
+        }
+    }
+    let mut digits = text.into_bytes();
+    let leading = digits.iter().take_while(|&&d| d == b'0').count();
+    digits.drain(..leading);
+    digits
 }
 
 /// Adds one to a string of ASCII digits (no leading zeros), growing it on carry.
@@ -210,6 +295,28 @@ mod tests {
         assert_eq!(strip("100"), (0, vec![100]));
         assert_eq!(strip("0.000"), (0, vec![0]));
         assert_eq!(strip("1e2"), (0, vec![100]));
+    }
+
+    #[test]
+    fn twos_complement_bytes_read_back_as_plain_text() {
+        let plain =
+            |bytes: &[u8], scale| Decimal::from_unscaled_twos_complement(bytes, scale).to_plain_string();
+        assert_eq!(plain(&[0x04, 0xE2], 2), "12.50");
+        assert_eq!(plain(&[0x00], 2), "0.00");
+        assert_eq!(plain(&[], 0), "0");
+        assert_eq!(plain(&[0xFF], 0), "-1");
+        assert_eq!(plain(&[0x80], 0), "-128");
+        assert_eq!(plain(&[0xFF, 0x7F], 1), "-12.9");
+        assert_eq!(plain(&[0x05], 3), "0.005");
+        assert_eq!(plain(&[0xFB], 3), "-0.005");
+        assert_eq!(plain(&[0x7B], -2), "12300");
+        assert_eq!(plain(&[0x00], -2), "0");
+        assert_eq!(plain(&[0x01, 0, 0, 0, 0], 0), "4294967296");
+        for text in ["-123456789012345678901234567890.000000001", "99999999999999999999", "-1", "0.1"] {
+            let d = Decimal::parse(text).expect("valid");
+            let back = Decimal::from_unscaled_twos_complement(&d.unscaled_twos_complement(), d.scale());
+            assert_eq!(back.to_plain_string(), text);
+        }
     }
 
     #[test]

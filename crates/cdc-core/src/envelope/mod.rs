@@ -20,10 +20,16 @@
 //!   `transaction_metadata` is on and the event was streamed (snapshot rows belong to no transaction).
 //!
 //! The key is the key columns as an object (`{"id": 1}`); truncates and tables without key columns have none.
-//! Where Debezium's behaviour is unclear or not copied, `value.rs` says so.
+//! Where Debezium's behaviour is unclear or not copied, `value.rs` says so. In json-schema format each column
+//! schema also carries Debezium's `column.propagate.source.type` parameters (`propagate_source_types`,
+//! `schema.rs`), so that a reader can rebuild the PostgreSQL column types.
+//!
+//! [`EventDecoder`] (`decode.rs`) runs all of this backwards for `cdc load`: Kafka records, ours or
+//! Debezium's, back into [`ChangeEvent`]s, with what cannot come back exactly listed there.
 
 mod config;
 mod decimal;
+mod decode;
 mod schema;
 mod temporal;
 mod value;
@@ -38,9 +44,10 @@ use serde_json::{json, Map, Value as J};
 
 pub use config::{
     BinaryHandling, DecimalHandling, EnvelopeConfig, EventFormat, HstoreHandling, IntervalHandling,
-    TimePrecision, DEFAULT_TOMBSTONES, DEFAULT_TOPIC_PREFIX, DEFAULT_TOPIC_TEMPLATE,
-    DEFAULT_TRANSACTION_METADATA, UNAVAILABLE_VALUE_PLACEHOLDER,
+    TimePrecision, DEFAULT_PROPAGATE_SOURCE_TYPES, DEFAULT_TOMBSTONES, DEFAULT_TOPIC_PREFIX,
+    DEFAULT_TOPIC_TEMPLATE, DEFAULT_TRANSACTION_METADATA, UNAVAILABLE_VALUE_PLACEHOLDER,
 };
+pub use decode::{DecodeError, EventDecoder};
 
 use self::value::FieldCodec;
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker};
@@ -259,10 +266,13 @@ impl TableEncoding {
             table.columns.iter().map(|c| FieldCodec::for_column(c, config)).collect();
         let key_columns: Vec<usize> = table.key_columns().map(|(i, _)| i).collect();
         let prefix = &config.topic_prefix;
+        let propagate = config.propagate_source_types;
         let value_schema = (config.format == EventFormat::JsonSchema)
-            .then(|| SchemaJson::new(schema::envelope_schema(prefix, table, &codecs).to_json()));
-        let key_schema = (config.key_format() == EventFormat::JsonSchema && !key_columns.is_empty())
-            .then(|| SchemaJson::new(schema::key_schema(prefix, table, &codecs, &key_columns).to_json()));
+            .then(|| SchemaJson::new(schema::envelope_schema(prefix, table, &codecs, propagate).to_json()));
+        let key_schema =
+            (config.key_format() == EventFormat::JsonSchema && !key_columns.is_empty()).then(|| {
+                SchemaJson::new(schema::key_schema(prefix, table, &codecs, &key_columns, propagate).to_json())
+            });
         TableEncoding { codecs, key_columns, value_schema, key_schema }
     }
 }

@@ -5,12 +5,39 @@
 //! `name`, `version`, `doc`, `parameters` and `default`, and for a struct member a trailing `field`.
 //! Consumers that compare schemas textually (schema-registry-less pipelines, caches keyed on the JSON) see
 //! the bytes Debezium's converter would produce.
+//!
+//! With `propagate_source_types`, each column's schema also carries Debezium's `column.propagate.source.type`
+//! parameters (`PropagateSourceTypeToSchemaParameter`), after the logical type's own ones:
+//! `__debezium.source.column.type` is the type name in upper case (`INT4`, `VARCHAR`, `_TEXT`, `MOOD`);
+//! `…length` and `…scale` carry what the column's `atttypmod` declares, and only that: `numeric(10,2)` has
+//! length 10 and scale 2, `varchar(100)` and `bit(8)` a length, `timestamp(3)` (and the other time types) a
+//! scale of 3. Debezium fills them from the JDBC driver instead, so it also writes lengths such as 10 for
+//! `int4` and 2147483647 for `text`, and scale 0 for most types; [`modifier_from_source_type`], the inverse
+//! used by the decoder, reads both. Interval field restrictions (`interval year to month`) are not carried.
 
 use serde_json::{Map, Value as J};
 
 use super::config::BinaryHandling;
 use super::value::FieldCodec;
-use crate::schema::{TableId, TableSchema};
+use crate::pgtype::{PgType, TypeKind};
+use crate::schema::{Column, TableId, TableSchema};
+
+/// Debezium's `__debezium.source.column.type`: the column's type name, upper case.
+pub(crate) const SOURCE_TYPE_PARAMETER: &str = "__debezium.source.column.type";
+/// `__debezium.source.column.length`: the declared length or numeric precision.
+pub(crate) const SOURCE_LENGTH_PARAMETER: &str = "__debezium.source.column.length";
+/// `__debezium.source.column.scale`: the declared numeric scale or fractional-second precision.
+pub(crate) const SOURCE_SCALE_PARAMETER: &str = "__debezium.source.column.scale";
+
+/// PostgreSQL's limits on declared modifiers, beyond which a length or scale is not one PostgreSQL could have
+/// declared (Debezium's JDBC-derived 2147483647, for instance) and means "unconstrained".
+const MAX_NUMERIC_PRECISION: i64 = 1_000;
+const MAX_NUMERIC_SCALE: i64 = 1_000;
+const MAX_CHAR_LENGTH: i64 = 10_485_760;
+const MAX_BIT_LENGTH: i64 = 83_886_080;
+const MAX_TIME_PRECISION: i64 = 6;
+/// `VARHDRSZ`: varchar and numeric modifiers are offset by it.
+const VARHDRSZ: i64 = 4;
 
 /// The version of the envelope schema (`<prefix>.<schema>.<table>.Envelope`).
 const ENVELOPE_SCHEMA_VERSION: u32 = 1;
@@ -206,9 +233,64 @@ fn stem(prefix: &str, table: &TableId) -> String {
     format!("{prefix}.{}.{}", table.schema, table.name)
 }
 
+/// Debezium's `column.propagate.source.type` parameters of a column (see the module documentation).
+pub(crate) fn source_type_parameters(column: &Column) -> Vec<(&'static str, String)> {
+    let mut parameters = vec![(SOURCE_TYPE_PARAMETER, column.pg_type.name.to_uppercase())];
+    let declared = column.type_modifier >= 0;
+    // An array column's modifier is its element's.
+    match &column.pg_type.element().unwrap_or(&column.pg_type).kind {
+        TypeKind::Numeric => {
+            if let Some((precision, scale)) = column.numeric_precision_scale() {
+                parameters.push((SOURCE_LENGTH_PARAMETER, precision.to_string()));
+                parameters.push((SOURCE_SCALE_PARAMETER, scale.to_string()));
+            }
+        }
+        TypeKind::Text if i64::from(column.type_modifier) >= VARHDRSZ => {
+            parameters
+                .push((SOURCE_LENGTH_PARAMETER, (i64::from(column.type_modifier) - VARHDRSZ).to_string()));
+        }
+        TypeKind::Bit if declared => {
+            parameters.push((SOURCE_LENGTH_PARAMETER, column.type_modifier.to_string()));
+        }
+        TypeKind::Time | TypeKind::TimeTz | TypeKind::Timestamp | TypeKind::TimestampTz if declared => {
+            parameters.push((SOURCE_SCALE_PARAMETER, column.type_modifier.to_string()));
+        }
+        _ => {}
+    }
+    parameters
+}
+
+/// The inverse of [`source_type_parameters`]: the `atttypmod` PostgreSQL would store for a column of type `ty`
+/// declared with this length and scale (numeric: `((p << 16) | s) + 4`; varchar/char: `n + 4`; bit: `n`;
+/// time types: the precision), or -1 when they declare nothing PostgreSQL could have declared.
+pub(crate) fn modifier_from_source_type(ty: &PgType, length: Option<i64>, scale: Option<i64>) -> i32 {
+    let element = ty.element().unwrap_or(ty);
+    let modifier = match &element.kind {
+        TypeKind::Numeric => match length {
+            Some(precision @ 1..=MAX_NUMERIC_PRECISION) => {
+                let scale = scale.unwrap_or(0);
+                (-MAX_NUMERIC_SCALE..=MAX_NUMERIC_SCALE)
+                    .contains(&scale)
+                    .then(|| ((precision << 16) | (scale & 0x7FF)) + VARHDRSZ)
+            }
+            _ => None,
+        },
+        TypeKind::Text if matches!(element.name.as_str(), "varchar" | "bpchar") => {
+            length.filter(|n| (1..=MAX_CHAR_LENGTH).contains(n)).map(|n| n + VARHDRSZ)
+        }
+        TypeKind::Bit => length.filter(|n| (1..=MAX_BIT_LENGTH).contains(n)),
+        TypeKind::Time | TypeKind::TimeTz | TypeKind::Timestamp | TypeKind::TimestampTz => {
+            scale.filter(|p| (0..=MAX_TIME_PRECISION).contains(p))
+        }
+        _ => None,
+    };
+    modifier.and_then(|m| i32::try_from(m).ok()).unwrap_or(-1)
+}
+
 fn column_fields(
     table: &TableSchema,
     codecs: &[FieldCodec],
+    propagate_source_types: bool,
     wanted: impl Fn(usize) -> bool,
 ) -> Vec<(String, ConnectSchema)> {
     table
@@ -217,7 +299,13 @@ fn column_fields(
         .zip(codecs)
         .enumerate()
         .filter(|(i, _)| wanted(*i))
-        .map(|(_, (column, codec))| (column.name.clone(), codec.connect_schema().optional(column.nullable)))
+        .map(|(_, (column, codec))| {
+            let mut schema = codec.connect_schema().optional(column.nullable);
+            if propagate_source_types {
+                schema.parameters.extend(source_type_parameters(column));
+            }
+            (column.name.clone(), schema)
+        })
         .collect()
 }
 
@@ -227,14 +315,22 @@ pub(crate) fn key_schema(
     table: &TableSchema,
     codecs: &[FieldCodec],
     key_columns: &[usize],
+    propagate_source_types: bool,
 ) -> ConnectSchema {
-    ConnectSchema::structure(column_fields(table, codecs, |i| key_columns.contains(&i)))
-        .named(format!("{}.Key", stem(prefix, &table.id)))
+    ConnectSchema::structure(column_fields(table, codecs, propagate_source_types, |i| {
+        key_columns.contains(&i)
+    }))
+    .named(format!("{}.Key", stem(prefix, &table.id)))
 }
 
 /// `<prefix>.<schema>.<table>.Envelope`: before, after, source, op, ts_ms, transaction.
-pub(crate) fn envelope_schema(prefix: &str, table: &TableSchema, codecs: &[FieldCodec]) -> ConnectSchema {
-    let row = ConnectSchema::structure(column_fields(table, codecs, |_| true))
+pub(crate) fn envelope_schema(
+    prefix: &str,
+    table: &TableSchema,
+    codecs: &[FieldCodec],
+    propagate_source_types: bool,
+) -> ConnectSchema {
+    let row = ConnectSchema::structure(column_fields(table, codecs, propagate_source_types, |_| true))
         .optional(true)
         .named(format!("{}.Value", stem(prefix, &table.id)));
     let mut envelope = ConnectSchema::structure(vec![

@@ -3,13 +3,19 @@
 //! Calendar arithmetic is the proleptic Gregorian calendar (PostgreSQL's and `java.time`'s), done on integers
 //! so that PostgreSQL's whole range (4713 BC to 294276 AD) formats without a date library. Years are printed
 //! as `java.time`'s ISO formatters print them: four digits, a `+` above 9999, a `-` before year 0 (1 BC).
+//!
+//! The `parse_*` functions read the same shapes back for the decoder by rewriting them into PostgreSQL's own
+//! text output and handing that to [`parse_text`], so there is one date parser, not two.
 
-use crate::value::civil_from_days;
+use crate::pgtype::{PgType, TypeKind};
+use crate::value::{civil_from_days, parse_text, TimestampValue, Value};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
 const MICROS_PER_HOUR: i64 = 60 * MICROS_PER_MINUTE;
 pub(crate) const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+/// Beyond any year PostgreSQL stores (5874897 AD); bounds the year arithmetic of the parsers.
+const MAX_YEAR: u64 = 10_000_000;
 /// Debezium's `MicroDuration.DAYS_PER_MONTH_AVG` (365.25 / 12 = 30.4375 days) in microseconds, exactly.
 const MICROS_PER_AVG_MONTH: i64 = 2_629_800 * MICROS_PER_SECOND;
 
@@ -100,6 +106,58 @@ pub(crate) fn interval_iso(months: i32, days: i32, micros: i64) -> String {
     format!("P{years}Y{months}M{days}DT{hours}H{minutes}M{seconds}S")
 }
 
+/// The inverse of [`zoned_timestamp`] (and `infinity`/`-infinity`): `2024-01-02T03:04:05.123456Z`, a
+/// `java.time` year such as `+10000` or `-0001`, and an explicit offset (`+02:00`) instead of `Z`.
+pub(crate) fn parse_zoned_timestamp(text: &str) -> Option<TimestampValue> {
+    match text {
+        "infinity" => return Some(TimestampValue::PosInfinity),
+        "-infinity" => return Some(TimestampValue::NegInfinity),
+        _ => {}
+    }
+    let (date, time) = text.split_once('T')?;
+    // The year runs up to the first '-' after an optional sign.
+    let sign_len = usize::from(date.starts_with(['+', '-']));
+    let year_end = sign_len + date.get(sign_len..)?.find('-')?;
+    let year: i64 = date.get(..year_end)?.parse().ok().filter(|y: &i64| y.unsigned_abs() <= MAX_YEAR)?;
+    let month_day = date.get(year_end..)?;
+    let time = utc_offset(time);
+    // PostgreSQL prints years ≥ 1 with a ` BC` suffix: ISO year 0 is 1 BC.
+    let pg_text = if year <= 0 {
+        format!("{:04}{month_day} {time} BC", 1 - year)
+    } else {
+        format!("{year:04}{month_day} {time}")
+    };
+    match parse_text(&PgType::new(1184, "timestamptz", TypeKind::TimestampTz), &pg_text).ok()? {
+        Value::TimestampTz(ts) => Some(ts),
+        _ => None,
+    }
+}
+
+/// The inverse of [`zoned_time`]: `(local micros, offset seconds)`; `08:15:30.5Z` is offset 0.
+pub(crate) fn parse_zoned_time(text: &str) -> Option<(i64, i32)> {
+    match parse_text(&PgType::new(1266, "timetz", TypeKind::TimeTz), &utc_offset(text)).ok()? {
+        Value::TimeTz { micros, offset_seconds } => Some((micros, offset_seconds)),
+        _ => None,
+    }
+}
+
+/// The inverse of [`interval_iso`]: `(months, days, micros)`. PostgreSQL's iso_8601 interval style is the
+/// same grammar, each component signed.
+pub(crate) fn parse_interval_iso(text: &str) -> Option<(i32, i32, i64)> {
+    match parse_text(&PgType::new(1186, "interval", TypeKind::Interval), text).ok()? {
+        Value::Interval { months, days, micros } => Some((months, days, micros)),
+        _ => None,
+    }
+}
+
+/// `…Z` → `…+00`, PostgreSQL's spelling of UTC.
+fn utc_offset(text: &str) -> String {
+    match text.strip_suffix('Z') {
+        Some(local) => format!("{local}+00"),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +192,43 @@ mod tests {
         assert_eq!(zoned_time(local, 2 * 3_600), "08:15:30.123456Z");
         assert_eq!(zoned_time(local - 123_456 + 500_000, -14 * 3_600), "00:15:30.5Z");
         assert_eq!(zoned_time(MICROS_PER_DAY, 0), "24:00:00Z");
+    }
+
+    #[test]
+    fn zoned_text_reads_back() {
+        for (micros, fraction) in [
+            (1_704_164_645_123_456, Fraction::Fixed(6)),
+            (1_704_164_645_120_000, Fraction::Fixed(3)),
+            (-1, Fraction::Fixed(6)),
+            (253_402_300_800_000_000, Fraction::Trimmed),
+            (-62_198_755_200_000_000, Fraction::Trimmed),
+            (-62_167_219_200_000_000, Fraction::Trimmed), // 0000-01-01, 1 BC
+        ] {
+            let text = zoned_timestamp(micros, fraction);
+            assert_eq!(parse_zoned_timestamp(&text), Some(TimestampValue::Micros(micros)), "{text}");
+        }
+        let two_am_utc = Some(TimestampValue::Micros(7_200_000_000));
+        assert_eq!(parse_zoned_timestamp("1970-01-01T04:00:00+02:00"), two_am_utc);
+        assert_eq!(parse_zoned_timestamp("infinity"), Some(TimestampValue::PosInfinity));
+        for bad in [
+            "",
+            "2024-01-02",
+            "2024-01-02T25:00:00Z",
+            "+-1-01-01T00:00:00Z",
+            "T",
+            "x-01-01T00:00:00Z",
+            "-9223372036854775808-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_zoned_timestamp(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_zoned_time("08:15:30.5Z"), Some((29_730_500_000, 0)));
+        assert_eq!(parse_zoned_time("24:00:00Z"), Some((MICROS_PER_DAY, 0)));
+        assert_eq!(parse_zoned_time("10:15:30+02"), Some((36_930_000_000, 7_200)));
+        assert_eq!(parse_zoned_time("10:15"), None);
+        let micros = ((4 * 60 + 5) * 60 + 6) * MICROS_PER_SECOND + 780_000;
+        for (months, days, micros) in [(14, 3, micros), (0, 0, 0), (-14, -1, -micros), (0, 0, -500_000)] {
+            assert_eq!(parse_interval_iso(&interval_iso(months, days, micros)), Some((months, days, micros)));
+        }
     }
 
     #[test]

@@ -251,7 +251,7 @@ impl PgSource {
         max_events: usize,
         deadline: Instant,
     ) -> Result<ChangeBatch<PgCheckpoint>, PgError> {
-        let mut batch = ChangeBatch { events: Vec::new(), checkpoint: None };
+        let mut batch = ChangeBatch::new(Vec::new(), None);
         let Phase::Snapshot(reader) = &mut self.phase else { return Ok(batch) };
         while batch.events.len() < max_events && Instant::now() < deadline {
             match reader.next().await? {
@@ -280,7 +280,7 @@ impl PgSource {
         max_events: usize,
         deadline: Instant,
     ) -> Result<ChangeBatch<PgCheckpoint>, PgError> {
-        let mut batch = ChangeBatch { events: Vec::new(), checkpoint: None };
+        let mut batch = ChangeBatch::new(Vec::new(), None);
         let status_every = Duration::from_millis(self.config.status_interval_ms);
         let keepalive_every = Duration::from_millis(self.config.heartbeat_interval_ms.max(1));
         loop {
@@ -328,6 +328,7 @@ impl PgSource {
                         Decoded::Commit { end_lsn } => {
                             self.emitted = self.emitted.max(end_lsn);
                             batch.checkpoint = Some(PgCheckpoint::Wal(end_lsn));
+                            batch.complete_through = Some(end_lsn);
                         }
                     }
                 }

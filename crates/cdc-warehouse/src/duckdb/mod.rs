@@ -184,12 +184,11 @@ impl DuckDbSink {
                 .chain(META_COLUMNS.iter().map(|(n, t)| format!("{} {t}", q(n))))
                 .collect::<Vec<_>>()
                 .join(", ");
-            conn
-                .execute_batch(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {target} ({defs})",
-                    q(&id.schema)
-                ))
-                .map_err(sql_err(format!("creating table {id}")))?;
+            conn.execute_batch(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {target} ({defs})",
+                q(&id.schema)
+            ))
+            .map_err(sql_err(format!("creating table {id}")))?;
             tracing::info!(table = %id, columns = columns.len(), "created warehouse table");
             let mut known: Vec<(String, String)> =
                 columns.iter().map(|(n, t)| (n.clone(), type_name(t))).collect();
@@ -217,24 +216,25 @@ impl DuckDbSink {
                             format!(" DEFAULT {}", ddl::cast_from_staging(&literal, ty))
                         })
                         .unwrap_or_default();
-                    conn
-                        .execute_batch(&format!("ALTER TABLE {target} ADD COLUMN {} {wanted}{fill}", q(name)))
-                        .map_err(sql_err(format!("adding column {name} to {id}")))?;
+                    conn.execute_batch(&format!(
+                        "ALTER TABLE {target} ADD COLUMN {} {wanted}{fill}",
+                        q(name)
+                    ))
+                    .map_err(sql_err(format!("adding column {name} to {id}")))?;
 
                     tracing::info!(table = %id, column = %name, r#type = %wanted, "added warehouse column");
                 }
                 Some((_, have)) if *have != wanted => {
-                    conn
-                        .execute_batch(&format!(
-                            "ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {wanted}",
-                            q(name)
-                        ))
-                        .map_err(|_| WarehouseError::IncompatibleType {
-                            table: id.to_string(),
-                            column: name.clone(),
-                            from: have.clone(),
-                            to: wanted.clone(),
-                        })?;
+                    conn.execute_batch(&format!(
+                        "ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {wanted}",
+                        q(name)
+                    ))
+                    .map_err(|_| WarehouseError::IncompatibleType {
+                        table: id.to_string(),
+                        column: name.clone(),
+                        from: have.clone(),
+                        to: wanted.clone(),
+                    })?;
                     tracing::info!(table = %id, column = %name, from = %have, to = %wanted, "changed warehouse column type");
                 }
                 Some(_) => {}
@@ -260,14 +260,13 @@ impl DuckDbSink {
         let id = &plan.schema.id;
         let target = Self::target(id);
         if let Some(truncate) = plan.truncate {
-            conn
-                .execute_batch(&truncate_sql(
-                    &target,
-                    truncate.commit_lsn.as_u64(),
-                    truncate.event_lsn.as_u64(),
-                    self.config.delete_mode,
-                ))
-                .map_err(sql_err(format!("truncating {id}")))?;
+            conn.execute_batch(&truncate_sql(
+                &target,
+                truncate.commit_lsn.as_u64(),
+                truncate.event_lsn.as_u64(),
+                self.config.delete_mode,
+            ))
+            .map_err(sql_err(format!("truncating {id}")))?;
         }
         if plan.rows.is_empty() {
             return Ok(());
@@ -288,13 +287,11 @@ impl DuckDbSink {
             }))
             .collect::<Vec<_>>()
             .join(", ");
-        conn
-            .execute_batch(&format!("CREATE OR REPLACE TABLE {staging} ({defs})"))
+        conn.execute_batch(&format!("CREATE OR REPLACE TABLE {staging} ({defs})"))
             .map_err(sql_err(format!("creating the staging table for {id}")))?;
         {
-            let mut appender = conn
-                .appender_to_db(&stage_name, "_cdc_staging")
-                .map_err(sql_err("opening the appender"))?;
+            let mut appender =
+                conn.appender_to_db(&stage_name, "_cdc_staging").map_err(sql_err("opening the appender"))?;
             for row in &plan.rows {
                 let mut cells: Vec<duckdb::types::Value> = Vec::with_capacity(6 + 2 * columns.len());
                 cells.push(duckdb::types::Value::Text(
@@ -320,11 +317,9 @@ impl DuckDbSink {
             appender.flush().map_err(sql_err(format!("staging rows of {id}")))?;
         }
         let key = plan.key_indexes();
-        conn
-            .execute_batch(&merge_sql(&target, &staging, &columns, &key, self.config.delete_mode))
+        conn.execute_batch(&merge_sql(&target, &staging, &columns, &key, self.config.delete_mode))
             .map_err(sql_err(format!("merging into {id}")))?;
-        conn
-            .execute_batch(&format!("DROP TABLE {staging}"))
+        conn.execute_batch(&format!("DROP TABLE {staging}"))
             .map_err(sql_err("dropping the staging table"))?;
         Ok(())
     }
@@ -341,7 +336,10 @@ impl DuckDbSink {
             self.apply(conn, plan)?;
         }
         let mut record_offset = conn
-            .prepare(&format!("INSERT OR REPLACE INTO {} VALUES (?, ?, ?, ?, now())", q(meta::LOG_OFFSETS_TABLE)))
+            .prepare(&format!(
+                "INSERT OR REPLACE INTO {} VALUES (?, ?, ?, ?, now())",
+                q(meta::LOG_OFFSETS_TABLE)
+            ))
             .map_err(sql_err("recording offsets"))?;
         for ((topic, partition), next) in offsets {
             record_offset
@@ -461,7 +459,12 @@ fn read_tables(conn: &Connection) -> Result<HashMap<TableId, Vec<(String, String
         .map_err(sql_err("reading existing tables"))?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
         })
         .map_err(sql_err("reading existing tables"))?;
     let mut tables: HashMap<TableId, Vec<(String, String)>> = HashMap::new();

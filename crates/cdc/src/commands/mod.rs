@@ -4,6 +4,7 @@ mod capture;
 mod config_check;
 mod db;
 mod ingest;
+mod load;
 mod tail;
 mod verify;
 
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Capture(args) => {
             capture::capture(Config::load(cli.config.as_deref())?.config, args, shutdown).await
         }
+        Command::Load(args) => load::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Ingest(args) => {
             ingest::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await

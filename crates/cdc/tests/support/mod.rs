@@ -59,3 +59,22 @@ pub async fn confirmed_flush(client: &tokio_postgres::Client) -> Option<String> 
         .unwrap()
         .and_then(|r| r.get(0))
 }
+
+/// Runs `cmd` to completion like [`Command::output`], but kills it and fails the test if it is still running
+/// after `limit` (a command expected to fail must not hang the suite instead).
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn cdc");
+    let pid = child.id();
+    let (done, waiting) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        let _ = done.send(());
+        out
+    });
+    if waiting.recv_timeout(limit).is_err() {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        let out = waiter.join().unwrap().unwrap();
+        panic!("still running after {limit:?}; stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    waiter.join().unwrap().expect("wait for cdc")
+}

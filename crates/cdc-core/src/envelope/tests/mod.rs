@@ -1,6 +1,7 @@
 //! The envelope as a whole: event shapes, keys, topics, the json-schema wrapper, configuration.
 //! Per-type encodings are in `types.rs`.
 
+mod decode;
 mod numeric;
 mod types;
 
@@ -96,7 +97,7 @@ pub(super) mod fixtures {
     }
 }
 
-fn anne() -> Row {
+pub(super) fn anne() -> Row {
     Row(vec![
         Value::Int32(1),
         Value::Text("Anne".into()),
@@ -266,7 +267,7 @@ fn topics_follow_the_prefix_and_the_template() {
 #[test]
 fn json_schema_wraps_the_value_with_its_connect_schema() {
     let config = EnvelopeConfig { format: EventFormat::JsonSchema, ..EnvelopeConfig::default() };
-    let mut env = envelope(config);
+    let mut env = envelope(config.clone());
     let table = fixtures::table(
         "public",
         "items",
@@ -280,15 +281,22 @@ fn json_schema_wraps_the_value_with_its_connect_schema() {
     let row = Row(vec![Value::Int32(1), Value::Numeric(Numeric::Finite("12.50".into())), Value::Null]);
     let insert = event(Op::Insert, table, None, Some(row));
     let value = env.value_at(&insert, TS_MS);
+    // Each column carries its source type (`propagate_source_types`, on by default) after the logical
+    // type's own parameters.
     let row_schema = |field: &str| {
         json!({
             "type": "struct",
             "fields": [
-                { "type": "int32", "optional": false, "field": "id" },
+                { "type": "int32", "optional": false,
+                  "parameters": { "__debezium.source.column.type": "INT4" }, "field": "id" },
                 { "type": "bytes", "optional": false,
                   "name": "org.apache.kafka.connect.data.Decimal", "version": 1,
-                  "parameters": { "scale": "2", "connect.decimal.precision": "10" }, "field": "price" },
-                { "type": "string", "optional": true, "field": "note" }
+                  "parameters": { "scale": "2", "connect.decimal.precision": "10",
+                                  "__debezium.source.column.type": "NUMERIC",
+                                  "__debezium.source.column.length": "10",
+                                  "__debezium.source.column.scale": "2" }, "field": "price" },
+                { "type": "string", "optional": true,
+                  "parameters": { "__debezium.source.column.type": "TEXT" }, "field": "note" }
             ],
             "optional": true, "name": "cdc.public.items.Value", "field": field
         })
@@ -343,13 +351,27 @@ fn json_schema_wraps_the_value_with_its_connect_schema() {
     // The key is wrapped too, with its own schema.
     let key = env.key(&insert).expect("items has a key");
     let expected_key = json!({
-        "schema": { "type": "struct", "fields": [{ "type": "int32", "optional": false, "field": "id" }],
+        "schema": { "type": "struct",
+                    "fields": [{ "type": "int32", "optional": false,
+                                 "parameters": { "__debezium.source.column.type": "INT4" }, "field": "id" }],
                     "optional": false, "name": "cdc.public.items.Key" },
         "payload": { "id": 1 }
     });
     assert_json(&key, &expected_key);
     let key_bytes = env.key_bytes(&insert).expect("items has a key");
     assert_eq!(String::from_utf8(key_bytes).expect("utf-8"), expected_key.to_string());
+
+    // Without propagated source types, the schemas are Debezium's default bytes: no column parameters
+    // beyond the logical types' own.
+    let plain = EnvelopeConfig { propagate_source_types: false, ..config };
+    let mut env = envelope(plain);
+    let value = env.value_at(&insert, TS_MS);
+    let fields = &value["schema"]["fields"][1]["fields"];
+    assert_json(&fields[0], &json!({ "type": "int32", "optional": false, "field": "id" }));
+    assert_json(&fields[1]["parameters"], &json!({ "scale": "2", "connect.decimal.precision": "10" }));
+    assert_json(&fields[2], &json!({ "type": "string", "optional": true, "field": "note" }));
+    let key = env.key(&insert).expect("items has a key");
+    assert_json(&key["schema"]["fields"][0], &json!({ "type": "int32", "optional": false, "field": "id" }));
 }
 
 #[test]
@@ -366,9 +388,14 @@ fn the_seed_stack_sends_bare_keys_and_wrapped_values() {
     assert_json(&env.key(&insert).expect("key"), &json!({ "customer_id": 1 }));
     let value = env.value_at(&insert, TS_MS);
     assert_json(&value["payload"]["after"]["balance"], &json!(12.5));
+    // The source type tells a reader that this double is a numeric(10,2).
     assert_json(
         &value["schema"]["fields"][1]["fields"][3],
-        &json!({ "type": "double", "optional": true, "field": "balance" }),
+        &json!({ "type": "double", "optional": true,
+                 "parameters": { "__debezium.source.column.type": "NUMERIC",
+                                 "__debezium.source.column.length": "10",
+                                 "__debezium.source.column.scale": "2" },
+                 "field": "balance" }),
     );
 }
 
@@ -418,10 +445,12 @@ fn configuration_uses_debeziums_spellings_and_rejects_unknown_keys() {
         "interval_handling": "string",
         "hstore_handling": "map",
         "tombstones": true,
-        "transaction_metadata": true
+        "transaction_metadata": true,
+        "propagate_source_types": false
     }))
     .expect("a valid section");
     assert_eq!(config.binary_handling, BinaryHandling::Base64UrlSafe);
+    assert!(!config.propagate_source_types);
     assert_eq!(config.key_format(), EventFormat::Json);
     assert!(config.validate("envelope").is_ok());
 

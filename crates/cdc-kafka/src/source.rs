@@ -1,0 +1,353 @@
+//! [`KafkaSource`]: change events read back from our topics by a consumer group (`cdc load`).
+//!
+//! ```text
+//!  poll ─▶ record ─▶ EventDecoder ─▶ ChangeEvent (origin = topic/partition/offset) ─▶ batch
+//!                         └─ undecodable ─▶ dead-letter topic (error in headers), delivery awaited
+//!  ack(Offsets) ─▶ commit the next offsets, only after the sink made the batch durable
+//! ```
+//!
+//! Offsets are committed manually (`enable.auto.commit=false`) and only through [`Source::ack`], which the
+//! pipeline calls after the warehouse commit. The warehouse also records the offsets it applied in its own
+//! transaction, so a crash between its commit and ours replays nothing twice.
+//!
+//! Rebalances: the pipeline flushes and acknowledges every batch before it polls again, so when partitions
+//! are revoked (always inside a poll) everything applied has been committed, and the only records not yet
+//! applied are those of the batch being gathered. Those of revoked partitions are dropped from it: the
+//! partitions' new owner reads them from the committed offsets.
+//!
+//! Tombstones carry nothing a warehouse needs (the delete before them does); they and records of our own
+//! side topics (dead letters, transaction metadata) are consumed and committed without producing events.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cdc_core::envelope::{DecodeError, EventDecoder};
+use cdc_core::{ChangeBatch, ChangeEvent, LogOffset, Source};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::{KafkaConfig, LoadConfig};
+use crate::context::{is_fatal, ConsumerWatch, WatchedContext};
+use crate::sink::KafkaError;
+use crate::topics::Topics;
+
+/// The next offset to read of each (topic, partition) consumed in a batch: what [`Source::ack`] commits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offsets(pub BTreeMap<(String, i32), i64>);
+
+/// Counters of a [`KafkaSource`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    pub records: u64,
+    pub tombstones: u64,
+    pub dead_lettered: u64,
+    pub commit_failures: u64,
+}
+
+/// The consumer-group source of `cdc load`. See the module doc.
+pub struct KafkaSource {
+    consumer: Arc<StreamConsumer<ConsumerWatch>>,
+    context: ConsumerWatch,
+    decoder: EventDecoder,
+    dead_letters: FutureProducer,
+    dead_letter_topic: String,
+    topics: Topics,
+    /// Our own side topics a pattern subscription also matches; their records are not change events.
+    side_topics: HashSet<String>,
+    stats: LoadStats,
+}
+
+impl std::fmt::Debug for KafkaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSource").field("stats", &self.stats).finish_non_exhaustive()
+    }
+}
+
+impl KafkaSource {
+    /// Joins the consumer group and subscribes. `topics` are names or one `^regex`; `side_topics` are skipped.
+    /// Fails with a clear error when no broker answers within `[kafka].message_timeout_ms`.
+    pub async fn start(
+        kafka: &KafkaConfig,
+        load: &LoadConfig,
+        topics: &[String],
+        dead_letter_topic: String,
+        side_topics: HashSet<String>,
+    ) -> Result<KafkaSource, KafkaError> {
+        let context = ConsumerWatch::default();
+        let mut client = consumer_config(kafka, &load.group_id, load.from_beginning);
+        client.set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
+        let consumer: StreamConsumer<ConsumerWatch> =
+            client.create_with_context(context.clone()).map_err(KafkaError::Config)?;
+        let consumer = Arc::new(consumer);
+        check_reachable(&consumer, kafka, topics).await?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).map_err(KafkaError::Config)?;
+        let mut producer_config = ClientConfig::new();
+        for (key, value) in kafka.producer_properties() {
+            producer_config.set(key, value);
+        }
+        let dead_letters: FutureProducer = producer_config.create().map_err(KafkaError::Config)?;
+        let side_topic_admin = Topics::new(kafka, WatchedContext::default())?;
+        tracing::info!(group = %load.group_id, ?topics, "consumer subscribed");
+        Ok(KafkaSource {
+            consumer,
+            context,
+            decoder: EventDecoder::new(),
+            dead_letters,
+            dead_letter_topic,
+            topics: side_topic_admin,
+            side_topics,
+            stats: LoadStats::default(),
+        })
+    }
+
+    pub fn stats(&self) -> LoadStats {
+        self.stats
+    }
+
+    /// Sends an undecodable record to the dead-letter topic and waits for the broker to take it: its offset is
+    /// committed with the batch, so the record must be safe elsewhere first.
+    async fn dead_letter(&mut self, message: &OwnedMessage, error: &DecodeError) -> Result<(), KafkaError> {
+        self.topics.ensure(&self.dead_letter_topic.clone()).await?;
+        let reason = error.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: "cdc.error", value: Some(reason.as_str()) })
+            .insert(Header { key: "cdc.source.topic", value: Some(message.topic()) })
+            .insert(Header { key: "cdc.source.partition", value: Some(&message.partition().to_string()) })
+            .insert(Header { key: "cdc.source.offset", value: Some(&message.offset().to_string()) });
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(&self.dead_letter_topic).headers(headers);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        if let Some(payload) = message.payload() {
+            record = record.payload(payload);
+        }
+        let topic = self.dead_letter_topic.clone();
+        self.dead_letters
+            .send(record, Duration::from_secs(30))
+            .await
+            .map_err(|(source, _)| KafkaError::Delivery { topic, source })?;
+        self.stats.dead_lettered += 1;
+        tracing::warn!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            error = %reason,
+            dead_letter_topic = %self.dead_letter_topic,
+            "undecodable record sent to the dead-letter topic"
+        );
+        Ok(())
+    }
+
+    /// Turns one record into at most one event; undecodable ones go to the dead-letter topic.
+    async fn take(&mut self, message: OwnedMessage) -> Result<Option<ChangeEvent>, KafkaError> {
+        self.stats.records += 1;
+        if self.side_topics.contains(message.topic()) {
+            return Ok(None);
+        }
+        match self.decoder.decode(message.key(), message.payload()) {
+            Ok(Some(mut event)) => {
+                event.origin = Some(LogOffset {
+                    topic: message.topic().into(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                });
+                Ok(Some(event))
+            }
+            Ok(None) => {
+                self.stats.tombstones += 1;
+                Ok(None)
+            }
+            Err(error) => {
+                self.dead_letter(&message, &error).await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The consumer settings shared by `cdc load` and `cdc tail --from-kafka`.
+pub(crate) fn consumer_config(kafka: &KafkaConfig, group: &str, from_beginning: bool) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &kafka.bootstrap_servers)
+        .set("group.id", group)
+        .set("auto.offset.reset", if from_beginning { "earliest" } else { "latest" });
+    for (key, value) in &kafka.client {
+        client.set(key, value);
+    }
+    client
+}
+
+/// Asks the cluster for metadata (of the named topics, when they are names): an unreachable cluster, failed
+/// authentication or a missing topic is reported now rather than retried forever.
+async fn check_reachable(
+    consumer: &Arc<StreamConsumer<ConsumerWatch>>,
+    kafka: &KafkaConfig,
+    topics: &[String],
+) -> Result<(), KafkaError> {
+    let watched = Arc::clone(consumer);
+    let consumer = Arc::clone(consumer);
+    let timeout = Duration::from_millis(u64::from(kafka.message_timeout_ms.min(30_000)));
+    let named: Vec<String> = topics.iter().filter(|t| !t.starts_with('^')).cloned().collect();
+    let bootstrap = kafka.bootstrap_servers.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let metadata = consumer.fetch_metadata(None, timeout)?;
+        let missing: Vec<String> = named
+            .iter()
+            .filter(|name| !metadata.topics().iter().any(|t| t.name() == *name && t.error().is_none()))
+            .cloned()
+            .collect();
+        Ok::<_, RdKafkaError>((missing, consumer.context().fatal.take()))
+    })
+    .await;
+    if matches!(result, Ok(Err(_))) {
+        // The client reports why it could not connect (a failed SASL handshake, a TLS error) as events on its
+        // queue, which only a poll serves; give it one so the error names the cause.
+        let _ = tokio::time::timeout(Duration::from_millis(500), watched.recv()).await;
+        if let Some(fatal) = watched.context().fatal.take() {
+            return Err(KafkaError::Unreachable { bootstrap, reason: fatal });
+        }
+    }
+    match result {
+        Ok(Ok((_, Some(fatal)))) => Err(KafkaError::Unreachable { bootstrap, reason: fatal }),
+        Ok(Ok((missing, None))) => match missing.into_iter().next() {
+            Some(topic) => Err(KafkaError::MissingTopic { topic }),
+            None => Ok(()),
+        },
+        Ok(Err(e)) => Err(KafkaError::Unreachable { bootstrap, reason: e.to_string() }),
+        Err(e) => Err(KafkaError::Unreachable { bootstrap, reason: e.to_string() }),
+    }
+}
+
+impl Source for KafkaSource {
+    type Checkpoint = Offsets;
+    type Error = KafkaError;
+
+    async fn next_batch(
+        &mut self,
+        max_events: usize,
+        deadline: Instant,
+    ) -> Result<Option<ChangeBatch<Offsets>>, KafkaError> {
+        let mut events: Vec<ChangeEvent> = Vec::new();
+        let mut offsets = Offsets::default();
+        while events.len() < max_events {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else { break };
+            let received = tokio::time::timeout(left, self.consumer.recv()).await;
+            // A revocation happens inside `recv`: forget what was gathered from those partitions.
+            let revoked = self.context.take_revoked();
+            if !revoked.is_empty() {
+                events.retain(|e| {
+                    e.origin.as_ref().is_none_or(|o| !revoked.contains(&(o.topic.to_string(), o.partition)))
+                });
+                offsets.0.retain(|key, _| !revoked.contains(key));
+            }
+            if let Some(fatal) = self.context.fatal.take() {
+                return Err(KafkaError::Consumer { reason: fatal });
+            }
+            let message = match received {
+                Err(_) => break,
+                Ok(Err(e)) if is_fatal(&e) => return Err(KafkaError::Consumer { reason: e.to_string() }),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "kafka consumer error; retrying");
+                    continue;
+                }
+                Ok(Ok(message)) => message.detach(),
+            };
+            offsets.0.insert((message.topic().to_owned(), message.partition()), message.offset() + 1);
+            if let Some(event) = self.take(message).await? {
+                events.push(event);
+            }
+        }
+        let checkpoint = (!offsets.0.is_empty()).then_some(offsets);
+        Ok(Some(ChangeBatch::new(events, checkpoint)))
+    }
+
+    async fn ack(&mut self, checkpoint: Offsets) -> Result<(), KafkaError> {
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), next) in &checkpoint.0 {
+            list.add_partition_offset(topic, *partition, Offset::Offset(*next))
+                .map_err(KafkaError::Config)?;
+        }
+        let consumer = Arc::clone(&self.consumer);
+        let committed = tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync)).await;
+        match committed {
+            Ok(Ok(())) => Ok(()),
+            // The warehouse holds these offsets too, so a failed commit (a rebalance took the partition, the
+            // coordinator moved) only means the next owner reads a few records it will skip.
+            Ok(Err(e)) => {
+                self.stats.commit_failures += 1;
+                tracing::warn!(error = %e, offsets = ?checkpoint.0, "offset commit failed; the warehouse has them");
+                Ok(())
+            }
+            Err(e) => Err(KafkaError::Consumer { reason: e.to_string() }),
+        }
+    }
+}
+
+/// How far a consumer group is behind on one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    /// The group's committed offset, `None` when it has committed nothing there.
+    pub committed: Option<i64>,
+    /// The partition's high watermark (the next offset to be written).
+    pub end: i64,
+}
+
+impl PartitionLag {
+    /// Records written and not yet committed by the group.
+    pub fn lag(&self) -> i64 {
+        self.end - self.committed.unwrap_or(0)
+    }
+}
+
+/// The committed offsets of `group` against the end of each partition of `topics` (names); topics that do not
+/// exist are left out.
+pub async fn group_lag(
+    kafka: &KafkaConfig,
+    group: &str,
+    topics: &[String],
+) -> Result<Vec<PartitionLag>, KafkaError> {
+    let consumer: BaseConsumer = consumer_config(kafka, group, true).create().map_err(KafkaError::Config)?;
+    let topics = topics.to_vec();
+    let bootstrap = kafka.bootstrap_servers.clone();
+    let timeout = Duration::from_secs(10);
+    tokio::task::spawn_blocking(move || {
+        let unreachable =
+            |e: RdKafkaError| KafkaError::Unreachable { bootstrap: bootstrap.clone(), reason: e.to_string() };
+        // All topics: asking for one by name lets a broker with auto-creation on create it.
+        let metadata = consumer.fetch_metadata(None, timeout).map_err(unreachable)?;
+        let mut list = TopicPartitionList::new();
+        for t in
+            metadata.topics().iter().filter(|t| t.error().is_none() && topics.iter().any(|n| n == t.name()))
+        {
+            for p in t.partitions() {
+                list.add_partition(t.name(), p.id());
+            }
+        }
+        let committed = consumer.committed_offsets(list, timeout).map_err(unreachable)?;
+        committed
+            .elements()
+            .iter()
+            .map(|e| {
+                let (_, end) =
+                    consumer.fetch_watermarks(e.topic(), e.partition(), timeout).map_err(unreachable)?;
+                let committed = match e.offset() {
+                    Offset::Offset(n) => Some(n),
+                    _ => None,
+                };
+                Ok(PartitionLag { topic: e.topic().to_owned(), partition: e.partition(), committed, end })
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| KafkaError::Consumer { reason: e.to_string() })?
+}

@@ -1,0 +1,53 @@
+//! `cdc load`: Kafka topics → warehouse, as one member of a consumer group.
+//!
+//! The same [`Pipeline`] as `cdc run`, with [`KafkaSource`] in place of PostgreSQL: offsets are committed
+//! only after the warehouse commit, and the warehouse records the offsets it applied in that commit, so a
+//! crash anywhere replays nothing twice.
+
+use std::collections::HashSet;
+
+use anyhow::{Context, Result};
+use cdc_core::pipeline::Pipeline;
+use cdc_kafka::{topic_pattern, KafkaSource};
+use cdc_warehouse::duckdb::DuckDbSink;
+use tokio::sync::watch;
+
+use crate::cli::{LoadArgs, LoadSink};
+use crate::config::Config;
+
+pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<bool>) -> Result<()> {
+    if let Some(path) = args.duckdb {
+        config.duckdb.path = path;
+    }
+    if let Some(group) = args.group {
+        config.load.group_id = group;
+    }
+    let prefix = &config.events.topic_prefix;
+    let dead_letter_topic = config.load.dead_letter_topic.clone().unwrap_or_else(|| format!("{prefix}.dlq"));
+    let side_topics = HashSet::from([dead_letter_topic.clone(), format!("{prefix}.transaction")]);
+    let topics = if config.load.topics.is_empty() {
+        vec![topic_pattern(&config.events)]
+    } else {
+        config.load.topics.clone()
+    };
+    let sink = match args.sink {
+        LoadSink::Duckdb => DuckDbSink::open(config.duckdb.clone())?,
+    };
+    tracing::info!(path = %config.duckdb.path.display(), offsets = ?sink.applied_offsets(), "warehouse open");
+    let source = KafkaSource::start(&config.kafka, &config.load, &topics, dead_letter_topic, side_topics)
+        .await
+        .context("cannot start the Kafka consumer")?;
+    let mut pipeline = Pipeline::new(source, sink, config.pipeline.clone());
+    let stats = pipeline.run(shutdown).await?;
+    let (source, _) = pipeline.into_parts();
+    let load = source.stats();
+    tracing::info!(
+        events = stats.events,
+        batches = stats.batches,
+        records = load.records,
+        tombstones = load.tombstones,
+        dead_lettered = load.dead_lettered,
+        "load stopped"
+    );
+    Ok(())
+}

@@ -1,0 +1,439 @@
+//! PostgreSQL → `cdc capture` → Kafka (tansu) → `cdc load` → DuckDB: equality across kill -9 of either role, a
+//! consumer group of two loaders losing one, dead letters, an external client reading the topics, bad input.
+//!
+//! Size: `CDC_TEST_FULL=1` runs the acceptance size (100k changes); CI runs 3k through the same paths.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cdc_kafka::{group_lag, KafkaConfig};
+use cdc_test_support::workload::{workload, DUMPS, TABLES};
+use cdc_test_support::{wait_for, PgCluster, Tansu};
+
+use crate::support::{assert_clear_failure, cdc, confirmed_flush, output_within};
+
+const WAIT: Duration = Duration::from_secs(300);
+const GROUP: &str = "cdc-load";
+const TOPICS: [(&str, &str); 4] =
+    [("cdc.accounts", "id"), ("cdc.docs", "id"), ("cdc.events", "id"), ("cdc.pairs", "a,b")];
+
+fn size() -> usize {
+    if std::env::var_os("CDC_TEST_FULL").is_some() {
+        100_000
+    } else {
+        3_000
+    }
+}
+
+/// Lines added to the test configuration: in `[kafka]`, in `[kafka.client]`, and new tables at the end.
+#[derive(Default)]
+struct Extra {
+    kafka: &'static str,
+    client: &'static str,
+    tables: &'static str,
+}
+
+/// The seed's event shape, six partitions per topic, and a DuckDB file loaders share.
+fn write_config(dir: &Path, broker: &Tansu, extra: Extra) {
+    let config = format!(
+        r#"
+[source]
+tables = ["accounts", "docs", "events", "pairs"]
+[events]
+topic_template = "{{prefix}}.{{table}}"
+format = "json-schema"
+key_format = "json"
+transaction_metadata = true
+[kafka]
+bootstrap_servers = "{bootstrap}"
+topic_partitions = 6
+{kafka}
+[kafka.client]
+"session.timeout.ms" = "6000"
+"heartbeat.interval.ms" = "500"
+{client}
+[duckdb]
+path = "warehouse.duckdb"
+exclusive = false
+[pipeline]
+batch_size = 500
+poll_timeout_ms = 200
+{tables}
+"#,
+        bootstrap = broker.bootstrap(),
+        kafka = extra.kafka,
+        client = extra.client,
+        tables = extra.tables,
+    );
+    std::fs::write(dir.join("cdc.toml"), config).unwrap();
+}
+
+fn spawn(cluster: &PgCluster, dir: &Path, args: &[&str]) -> Child {
+    cdc(cluster, "postgres", dir).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+fn kafka(broker: &Tansu) -> KafkaConfig {
+    KafkaConfig { bootstrap_servers: broker.bootstrap(), ..KafkaConfig::default() }
+}
+
+fn topics() -> Vec<String> {
+    TOPICS.iter().map(|(t, _)| (*t).to_owned()).collect()
+}
+
+/// Records the group has committed over all partitions of the four topics.
+async fn committed(broker: &Tansu) -> i64 {
+    let lag = group_lag(&kafka(broker), GROUP, &topics()).await.unwrap_or_default();
+    lag.iter().filter_map(|p| p.committed).sum()
+}
+
+/// The slot confirmed all WAL written so far.
+async fn capture_caught_up(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_opt(
+            "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot'
+             AND confirmed_flush_lsn >= pg_current_wal_insert_lsn()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// Capture has confirmed all WAL and the group has committed every record of every topic.
+async fn wait_all_loaded(client: &tokio_postgres::Client, broker: &Tansu) {
+    wait_for("capture and load to catch up", WAIT, || async move {
+        if !capture_caught_up(client).await {
+            return None;
+        }
+        // Capture has confirmed everything, so every topic with changes exists by now.
+        let lag = group_lag(&kafka(broker), GROUP, &topics()).await.ok()?;
+        (!lag.is_empty() && lag.iter().all(|p| p.lag() == 0)).then_some(())
+    })
+    .await;
+}
+
+fn stop(mut child: Child) {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM exits 0, got {status}");
+}
+
+fn kill(mut child: Child) {
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+}
+
+fn duck_dump(path: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
+    let conn = duckdb::Connection::open(path).expect("open the warehouse");
+    let mut stmt = conn.prepare(sql).unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        out.push(
+            (0..row.as_ref().column_count()).map(|i| row.get::<_, Option<String>>(i).unwrap()).collect(),
+        );
+    }
+    out.sort();
+    out
+}
+
+async fn assert_warehouse_equals_source(client: &tokio_postgres::Client, dir: &Path) {
+    assert_tables_equal(client, dir, &["accounts", "docs", "events", "pairs"]).await;
+}
+
+async fn assert_tables_equal(client: &tokio_postgres::Client, dir: &Path, tables: &[&str]) {
+    for &(table, source_sql, warehouse_sql) in DUMPS.iter().filter(|(t, _, _)| tables.contains(t)) {
+        let mut source: Vec<Vec<Option<String>>> = client
+            .query(source_sql, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (0..r.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+            .collect();
+        source.sort();
+        let warehouse = duck_dump(&dir.join("warehouse.duckdb"), warehouse_sql);
+        assert_eq!(source.len(), warehouse.len(), "{table}: row counts differ");
+        assert!(source == warehouse, "{table}: rows differ");
+    }
+}
+
+/// Runs the workload in the background; the flag turns false when it is done.
+async fn background_workload(
+    cluster: &PgCluster,
+    changes: usize,
+    seed: u64,
+) -> (tokio::task::JoinHandle<()>, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = writing.clone();
+    let client = cluster.connect("postgres").await;
+    let task = tokio::spawn(async move {
+        workload(&client, changes, seed).await;
+        flag.store(false, std::sync::atomic::Ordering::SeqCst);
+    });
+    (task, writing)
+}
+
+#[tokio::test]
+async fn kill_dash_nine_of_capture_and_of_load_five_times_each_leaves_duckdb_equal_to_the_source() {
+    let cluster = PgCluster::start();
+    let broker = Tansu::start();
+    let client = cluster.connect("postgres").await;
+    client.batch_execute(TABLES).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &broker, Extra::default());
+    let total = size();
+    workload(&client, total / 10, 21).await;
+    let (writer, writing) = background_workload(&cluster, total - total / 10, 22).await;
+
+    let mut capture = Some(spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]));
+    let mut load = Some(spawn(&cluster, dir.path(), &["load"]));
+    let mut rng = fastrand::Rng::with_seed(7);
+    for round in 0..10 {
+        let capture_turn = round % 2 == 0;
+        let c = &client;
+        let b = &broker;
+        // Let the victim make progress 1-3 times (or, once the writer is done, catch up), then kill it.
+        for _ in 0..rng.usize(1..=3) {
+            if capture_turn {
+                let before = confirmed_flush(c).await;
+                let writing = writing.clone();
+                wait_for(&format!("round {round}: the slot to advance"), WAIT, || {
+                    let before = before.clone();
+                    let writing = writing.load(std::sync::atomic::Ordering::SeqCst);
+                    async move {
+                        let now = confirmed_flush(c).await;
+                        (now.is_some() && now != before || !writing && capture_caught_up(c).await)
+                            .then_some(())
+                    }
+                })
+                .await;
+            } else {
+                let before = committed(b).await;
+                let writing = writing.clone();
+                wait_for(&format!("round {round}: the group to commit"), WAIT, || {
+                    let writing = writing.load(std::sync::atomic::Ordering::SeqCst);
+                    async move {
+                        let lag = group_lag(&kafka(b), GROUP, &topics()).await.ok()?;
+                        let now: i64 = lag.iter().filter_map(|p| p.committed).sum();
+                        let idle = !writing && lag.iter().all(|p| p.lag() == 0);
+                        (now > before || idle).then_some(())
+                    }
+                })
+                .await;
+            }
+        }
+        if capture_turn {
+            kill(capture.take().unwrap());
+            capture = Some(spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]));
+        } else {
+            kill(load.take().unwrap());
+            load = Some(spawn(&cluster, dir.path(), &["load"]));
+        }
+    }
+    writer.await.unwrap();
+    wait_all_loaded(&client, &broker).await;
+    stop(capture.take().unwrap());
+    stop(load.take().unwrap());
+    assert_warehouse_equals_source(&client, dir.path()).await;
+}
+
+#[tokio::test]
+async fn two_loaders_share_six_partitions_and_one_takes_over_when_the_other_is_killed() {
+    let cluster = PgCluster::start();
+    let broker = Tansu::start();
+    let client = cluster.connect("postgres").await;
+    client.batch_execute(TABLES).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &broker, Extra::default());
+    let total = size();
+    let (writer, _) = background_workload(&cluster, total, 31).await;
+    let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
+    let first = spawn(&cluster, dir.path(), &["load"]);
+    let second = spawn(&cluster, dir.path(), &["load"]);
+    // Both members have committed something before one dies mid-stream.
+    let b = &broker;
+    wait_for("the group to commit", WAIT, || async move { (committed(b).await > 0).then_some(()) }).await;
+    kill(first);
+    writer.await.unwrap();
+    wait_all_loaded(&client, &broker).await;
+    stop(capture);
+    stop(second);
+    assert_warehouse_equals_source(&client, dir.path()).await;
+
+    // An unmodified confluent-kafka client reads every topic: envelopes, keys, and per-key LSN order across the
+    // six partitions.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_topics.py");
+    let specs: Vec<String> = TOPICS.iter().map(|(t, k)| format!("{t}={k}")).collect();
+    let out = Command::new("python3").arg(script).arg(broker.bootstrap()).args(&specs).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "external check failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(summary["messages"].as_u64().unwrap() >= total as u64 / 2, "{summary}");
+    assert!(summary["partitions"].as_u64().unwrap() > 4, "records spread over partitions: {summary}");
+    for op in ["c", "u", "d"] {
+        assert!(summary["ops"][op].as_u64().unwrap_or(0) > 0, "no {op} events: {summary}");
+    }
+}
+
+#[tokio::test]
+async fn a_broker_outage_pauses_capture_without_advancing_the_slot_then_it_catches_up() {
+    let cluster = PgCluster::start();
+    let broker = Tansu::start();
+    let client = cluster.connect("postgres").await;
+    client.batch_execute(TABLES).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &broker, Extra::default());
+    let outage_secs = if std::env::var_os("CDC_TEST_FULL").is_some() { 30 } else { 8 };
+    let (writer, _) = background_workload(&cluster, size(), 41).await;
+    let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
+    let load = spawn(&cluster, dir.path(), &["load"]);
+    let b = &broker;
+    wait_for("the group to commit", WAIT, || async move { (committed(b).await > 0).then_some(()) }).await;
+
+    broker.pause();
+    // Changes keep coming during the outage.
+    workload(&client, 300, 42).await;
+    // The outage is the scenario: sample the slot through it. The first second lets an acknowledgement already
+    // under way land; after that, with the broker silent, nothing may be confirmed.
+    let mut samples = Vec::new();
+    for _ in 0..outage_secs {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        samples.push(confirmed_flush(&client).await);
+    }
+    let written_during: bool = client
+        .query_one(
+            "SELECT pg_current_wal_insert_lsn() > $1::text::pg_lsn",
+            &[&samples[1].clone().unwrap_or_default()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    broker.resume();
+    assert!(
+        samples[1..].iter().all(|s| *s == samples[1]),
+        "the slot advanced during the outage: {samples:?}"
+    );
+    assert!(written_during, "changes were written during the outage and not confirmed");
+
+    writer.await.unwrap();
+    wait_all_loaded(&client, &broker).await;
+    stop(capture);
+    stop(load);
+    assert_warehouse_equals_source(&client, dir.path()).await;
+}
+
+#[tokio::test]
+async fn a_poison_record_goes_to_the_dead_letter_topic_and_loading_goes_on() {
+    let cluster = PgCluster::start();
+    let broker = Tansu::start();
+    let client = cluster.connect("postgres").await;
+    client.batch_execute(TABLES).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &broker, Extra::default());
+    client.batch_execute("INSERT INTO accounts VALUES (1, 'before', 1.00, true)").await.unwrap();
+    let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
+    let load = spawn(&cluster, dir.path(), &["load"]);
+    let b = &broker;
+    wait_for("the first row to be loaded", WAIT, || async move { (committed(b).await > 0).then_some(()) })
+        .await;
+    // Written by hand, as a misbehaving producer would.
+    let produce = "import sys; from confluent_kafka import Producer; p = Producer({'bootstrap.servers': sys.argv[1]}); \
+                   p.produce('cdc.accounts', key=b'{\"id\": 2}', value=b'not json at all {'); p.flush(30)";
+    let out = Command::new("python3").args(["-c", produce, &broker.bootstrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    client.batch_execute("INSERT INTO accounts VALUES (3, 'after', 3.00, false)").await.unwrap();
+    wait_all_loaded(&client, &broker).await;
+    stop(capture);
+    stop(load);
+    assert_tables_equal(&client, dir.path(), &["accounts"]).await;
+
+    let read_dlq = "import sys, json; from confluent_kafka import Consumer; \
+                    c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'dlq-check', 'auto.offset.reset': 'earliest'}); \
+                    c.subscribe(['cdc.dlq']); m = c.poll(60); \
+                    print(json.dumps({'value': m.value().decode(), 'headers': {k: v.decode() for k, v in m.headers()}}))";
+    let out = Command::new("python3").args(["-c", read_dlq, &broker.bootstrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dead: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(dead["value"], "not json at all {");
+    assert_eq!(dead["headers"]["cdc.source.topic"], "cdc.accounts");
+    assert!(!dead["headers"]["cdc.error"].as_str().unwrap().is_empty(), "{dead}");
+}
+
+#[tokio::test]
+async fn load_fails_clearly_on_unreachable_brokers_a_missing_topic_and_failed_authentication() {
+    let cluster = PgCluster::start();
+    let broker = Tansu::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: Extra, bootstrap: Option<&str>| {
+        write_config(dir.path(), &broker, extra);
+        let mut cmd = cdc(&cluster, "postgres", dir.path());
+        if let Some(bootstrap) = bootstrap {
+            cmd.env("KAFKA_BOOTSTRAP_SERVERS", bootstrap);
+        }
+        cmd.arg("load");
+        output_within(cmd, Duration::from_secs(120))
+    };
+    let short_timeout = Extra { kafka: "message_timeout_ms = 3000", ..Extra::default() };
+    let unreachable = run(short_timeout, Some("127.0.0.1:1"));
+    assert_clear_failure(&unreachable, &["kafka", "127.0.0.1:1"], "no-secret-here");
+
+    let missing = run(Extra { tables: "[load]\ntopics = [\"cdc.nope\"]", ..Extra::default() }, None);
+    assert_clear_failure(&missing, &["cdc.nope", "does not exist"], "no-secret-here");
+
+    let sasl = Extra {
+        kafka: "message_timeout_ms = 3000",
+        client: "\"security.protocol\" = \"SASL_PLAINTEXT\"\n\"sasl.mechanism\" = \"SCRAM-SHA-512\"\n\
+                 \"sasl.username\" = \"u\"\n\"sasl.password\" = \"hunter2-secret\"",
+        ..Extra::default()
+    };
+    let out = run(sasl, None);
+    assert_clear_failure(&out, &["kafka", "authentication"], "hunter2-secret");
+    // Nothing was loaded, so nothing was committed.
+    assert_eq!(committed(&broker).await, 0);
+}
+
+#[tokio::test]
+async fn capture_stops_clearly_on_a_missing_topic_an_oversized_message_and_failed_authentication() {
+    let cluster = PgCluster::start();
+    let broker = Tansu::start();
+    let client = cluster.connect("postgres").await;
+    client.batch_execute(TABLES).await.unwrap();
+    client
+        .batch_execute("INSERT INTO accounts VALUES (1, 'a', 1, true); INSERT INTO docs VALUES (1, 't', repeat('x', 100000), 1);")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = |extra: Extra| {
+        write_config(dir.path(), &broker, extra);
+        let mut cmd = cdc(&cluster, "postgres", dir.path());
+        cmd.args(["capture", "--sink", "kafka"]);
+        output_within(cmd, Duration::from_secs(120))
+    };
+    let no_create = Extra { kafka: "create_topics = false", ..Extra::default() };
+    let out = capture(no_create);
+    assert_clear_failure(&out, &["topic cdc.", "does not exist", "create_topics"], "no-secret-here");
+    let slot_after_first = confirmed_flush(&client).await;
+
+    let small_messages = Extra { client: "\"message.max.bytes\" = \"10000\"", ..Extra::default() };
+    let out = capture(small_messages);
+    assert_clear_failure(&out, &["cdc.docs", "message"], "no-secret-here");
+
+    let sasl = Extra {
+        kafka: "message_timeout_ms = 5000",
+        client: "\"security.protocol\" = \"SASL_PLAINTEXT\"\n\"sasl.mechanism\" = \"SCRAM-SHA-512\"\n\
+                 \"sasl.username\" = \"u\"\n\"sasl.password\" = \"hunter2-secret\"",
+        ..Extra::default()
+    };
+    let out = capture(sasl);
+    assert_clear_failure(&out, &["kafka", "authentication"], "hunter2-secret");
+
+    // The refused table's snapshot is not recorded done, and the slot never moved past where it was created.
+    assert_eq!(confirmed_flush(&client).await, slot_after_first);
+    let done: i64 = client
+        .query_one("SELECT count(*) FROM cdc_snapshot_progress WHERE table_name = 'docs'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(done, 0, "the docs snapshot may not count as done");
+}
