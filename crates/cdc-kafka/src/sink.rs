@@ -6,14 +6,23 @@
 //! the source only after that, so the slot never passes a message the cluster did not take. A message the broker
 //! refuses (too large, authorization, a timeout) fails the flush with the topic named: the pipeline stops rather
 //! than skip data.
+//!
+//! An update that changes the key is sent as Debezium sends it: a delete of the old key (and its tombstone),
+//! then a create of the new key, with `__debezium.newkey` / `__debezium.oldkey` headers.
+//!
+//! A truncate (no key) goes to every partition of its topic, so that in each partition it comes after all
+//! older changes: a consumer applying partitions at different paces (our `cdc load`) never sees a pre-truncate
+//! row after the truncate that removed it. Debezium sends it once; consumers that apply it get duplicates that
+//! change nothing.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use cdc_core::envelope::Envelope;
-use cdc_core::{ChangeBatch, Sink, SinkError};
+use cdc_core::{ChangeBatch, ChangeEvent, Op, Sink, SinkError};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 use crate::config::KafkaConfig;
@@ -122,8 +131,10 @@ impl KafkaSink {
     async fn send(
         &mut self,
         topic: &str,
+        partition: Option<i32>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        headers: Option<OwnedHeaders>,
     ) -> Result<(), KafkaError> {
         loop {
             if self.in_flight.len() >= self.config.max_in_flight {
@@ -135,6 +146,12 @@ impl KafkaSink {
             }
             if let Some(value) = value {
                 record = record.payload(value);
+            }
+            if let Some(partition) = partition {
+                record = record.partition(partition);
+            }
+            if let Some(headers) = &headers {
+                record = record.headers(headers.clone());
             }
             match self.producer.send_result(record) {
                 Ok(delivery) => {
@@ -159,7 +176,7 @@ impl KafkaSink {
         let topic = topic.clone();
         for marker in markers {
             self.topics.ensure(&topic).await?;
-            self.send(&topic, Some(&marker.key), Some(&marker.value)).await?;
+            self.send(&topic, None, Some(&marker.key), Some(&marker.value), None).await?;
         }
         Ok(())
     }
@@ -178,6 +195,50 @@ fn sink_error(e: KafkaError) -> SinkError {
     SinkError::Other(Box::new(e))
 }
 
+/// Debezium's headers on the two halves of a key change: each names the other key.
+const NEW_KEY_HEADER: &str = "__debezium.newkey";
+const OLD_KEY_HEADER: &str = "__debezium.oldkey";
+
+impl KafkaSink {
+    /// Sends one change event (and the tombstone after a delete) keyed by its own key.
+    async fn send_event(
+        &mut self,
+        topic: &str,
+        event: &ChangeEvent,
+        header: Option<(&str, &[u8])>,
+    ) -> Result<(), KafkaError> {
+        let key = self.envelope.key_bytes(event);
+        let value = self.envelope.value_bytes(event);
+        let headers =
+            header.map(|(name, value)| OwnedHeaders::new().insert(Header { key: name, value: Some(value) }));
+        self.send(topic, None, key.as_deref(), Some(&value), headers).await?;
+        if self.envelope.emits_tombstone(event) && key.is_some() {
+            self.send(topic, None, key.as_deref(), None, None).await?;
+        }
+        Ok(())
+    }
+
+    /// An update that changes the row's key, as Debezium sends it: a delete of the old key (with its tombstone)
+    /// and a create of the new one, each in its key's partition, so both keys keep their order. `None` when the
+    /// key did not change.
+    fn split_key_change(
+        &mut self,
+        event: &ChangeEvent,
+    ) -> Option<(ChangeEvent, ChangeEvent, Vec<u8>, Vec<u8>)> {
+        if event.op != Op::Update {
+            return None;
+        }
+        let delete = ChangeEvent { op: Op::Delete, after: None, ..event.clone() };
+        let old_key = self.envelope.key_bytes(&delete)?;
+        let new_key = self.envelope.key_bytes(event)?;
+        if old_key == new_key {
+            return None;
+        }
+        let create = ChangeEvent { op: Op::Insert, before: None, ..event.clone() };
+        Some((delete, create, old_key, new_key))
+    }
+}
+
 impl Sink for KafkaSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
         for event in &batch.events {
@@ -186,12 +247,23 @@ impl Sink for KafkaSink {
                 self.send_markers(markers).await.map_err(sink_error)?;
             }
             let topic = self.envelope.topic(&event.schema.id);
-            self.topics.ensure(&topic).await.map_err(sink_error)?;
-            let key = self.envelope.key_bytes(event);
-            let value = self.envelope.value_bytes(event);
-            self.send(&topic, key.as_deref(), Some(&value)).await.map_err(sink_error)?;
-            if self.envelope.emits_tombstone(event) && key.is_some() {
-                self.send(&topic, key.as_deref(), None).await.map_err(sink_error)?;
+            let partitions = self.topics.ensure(&topic).await.map_err(sink_error)?;
+            if event.op == Op::Truncate {
+                // A truncate has no key. Sent to one partition it could overtake, or be overtaken by, older
+                // changes in the others; sent to every partition it follows everything before it in each.
+                let value = self.envelope.value_bytes(event);
+                for partition in 0..partitions {
+                    self.send(&topic, Some(partition), None, Some(&value), None).await.map_err(sink_error)?;
+                }
+            } else if let Some((delete, create, old_key, new_key)) = self.split_key_change(event) {
+                self.send_event(&topic, &delete, Some((NEW_KEY_HEADER, &new_key)))
+                    .await
+                    .map_err(sink_error)?;
+                self.send_event(&topic, &create, Some((OLD_KEY_HEADER, &old_key)))
+                    .await
+                    .map_err(sink_error)?;
+            } else {
+                self.send_event(&topic, event, None).await.map_err(sink_error)?;
             }
         }
         if let Some((_, tracker)) = &mut self.transactions {

@@ -36,6 +36,9 @@ use crate::context::{is_fatal, ConsumerWatch, WatchedContext};
 use crate::sink::KafkaError;
 use crate::topics::Topics;
 
+const METADATA_REFRESH: &str = "topic.metadata.refresh.interval.ms";
+const PATTERN_METADATA_REFRESH_MS: &str = "10000";
+
 /// The next offset to read of each (topic, partition) consumed in a batch: what [`Source::ack`] commits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Offsets(pub BTreeMap<(String, i32), i64>);
@@ -81,6 +84,11 @@ impl KafkaSource {
         let context = ConsumerWatch::default();
         let mut client = consumer_config(kafka, &load.group_id, load.from_beginning);
         client.set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
+        // A pattern subscription sees topics created later (a table added to capture) only at a metadata
+        // refresh, every 5 minutes by default: a new table's first changes would wait that long.
+        if topics.iter().any(|t| t.starts_with('^')) && !kafka.client.contains_key(METADATA_REFRESH) {
+            client.set(METADATA_REFRESH, PATTERN_METADATA_REFRESH_MS);
+        }
         let consumer: StreamConsumer<ConsumerWatch> =
             client.create_with_context(context.clone()).map_err(KafkaError::Config)?;
         let consumer = Arc::new(consumer);
@@ -113,7 +121,8 @@ impl KafkaSource {
     /// Sends an undecodable record to the dead-letter topic and waits for the broker to take it: its offset is
     /// committed with the batch, so the record must be safe elsewhere first.
     async fn dead_letter(&mut self, message: &OwnedMessage, error: &DecodeError) -> Result<(), KafkaError> {
-        self.topics.ensure(&self.dead_letter_topic.clone()).await?;
+        let dead_letter_topic = self.dead_letter_topic.clone();
+        self.topics.ensure(&dead_letter_topic).await?;
         let reason = error.to_string();
         let headers = OwnedHeaders::new()
             .insert(Header { key: "cdc.error", value: Some(reason.as_str()) })

@@ -4,7 +4,7 @@
 //! replication; otherwise it must exist. Existence is checked on the full topic list: asking a broker for one
 //! topic by name lets a broker with auto-creation on create it, with its own defaults.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +21,8 @@ pub(crate) struct Topics {
     admin: Arc<AdminClient<WatchedContext>>,
     context: WatchedContext,
     config: KafkaConfig,
-    known: HashSet<String>,
+    /// Topics known to exist, with their partition counts.
+    known: HashMap<String, i32>,
 }
 
 impl Topics {
@@ -33,21 +34,23 @@ impl Topics {
             admin_config.set(key, value);
         }
         let admin = admin_config.create_with_context(context.clone()).map_err(KafkaError::Config)?;
-        Ok(Topics { admin: Arc::new(admin), context, config: config.clone(), known: HashSet::new() })
+        Ok(Topics { admin: Arc::new(admin), context, config: config.clone(), known: HashMap::new() })
     }
 
-    /// Makes sure `topic` exists (creating it when allowed); remembered once seen.
-    pub async fn ensure(&mut self, topic: &str) -> Result<(), KafkaError> {
-        if self.known.contains(topic) {
-            return Ok(());
+    /// Makes sure `topic` exists (creating it when allowed) and returns its partition count; remembered once
+    /// seen.
+    pub async fn ensure(&mut self, topic: &str) -> Result<i32, KafkaError> {
+        if let Some(&partitions) = self.known.get(topic) {
+            return Ok(partitions);
         }
         if self.config.create_topics {
             self.create(topic).await?;
-        } else if !self.exists(topic).await {
-            return Err(KafkaError::MissingTopic { topic: topic.into() });
         }
-        self.known.insert(topic.to_owned());
-        Ok(())
+        let Some(partitions) = self.partitions(topic).await else {
+            return Err(KafkaError::MissingTopic { topic: topic.into() });
+        };
+        self.known.insert(topic.to_owned(), partitions);
+        Ok(partitions)
     }
 
     async fn create(&self, topic: &str) -> Result<(), KafkaError> {
@@ -75,17 +78,17 @@ impl Topics {
         Ok(())
     }
 
-    async fn exists(&self, topic: &str) -> bool {
+    /// The topic's partition count, `None` when it does not exist.
+    async fn partitions(&self, topic: &str) -> Option<i32> {
         let admin = Arc::clone(&self.admin);
         let name = topic.to_owned();
         tokio::task::spawn_blocking(move || {
-            admin
-                .inner()
-                .fetch_metadata(None, Duration::from_secs(30))
-                .map(|m| m.topics().iter().any(|t| t.name() == name && t.error().is_none()))
-                .unwrap_or(false)
+            let metadata = admin.inner().fetch_metadata(None, Duration::from_secs(30)).ok()?;
+            let topic = metadata.topics().iter().find(|t| t.name() == name && t.error().is_none())?;
+            i32::try_from(topic.partitions().len()).ok().filter(|&n| n > 0)
         })
         .await
-        .unwrap_or(false)
+        .ok()
+        .flatten()
     }
 }

@@ -1,9 +1,15 @@
 //! The warehouse-neutral apply plan: a batch of changes becomes, per table and schema version, one folded row
 //! per key in stream order, plus the truncates that precede them.
 //!
-//! Folding keeps the last change of a key, except that a column an update did not send (TOAST `Unchanged`) keeps
-//! the value an earlier change in the same batch gave it. A primary-key change is a delete of the old key and
-//! an upsert of the new one.
+//! Folding keeps the newest change of a key, except that a column an update did not send (TOAST `Unchanged`)
+//! keeps the value an earlier change in the same batch gave it. A primary-key change is a delete of the old key
+//! and an upsert of the new one.
+//!
+//! "Newest" is by stream position, not by place in the batch. From PostgreSQL the two agree. Read back from
+//! Kafka they need not: partitions interleave freely, and a row's changes share a partition except for the
+//! delete of the old key in a key change (it travels with the new key) and a truncate (which has no key). So an
+//! older change never replaces a newer one of its key, and a truncate removes only what is older than itself,
+//! including older changes that arrive after it.
 
 use std::collections::HashMap;
 
@@ -65,9 +71,8 @@ impl TablePlan {
         let position = Position::of(event);
         match event.op {
             Op::Truncate => {
-                self.rows.clear();
-                self.index.clear();
-                self.truncate = Some(position);
+                self.truncate = self.truncate.max(Some(position));
+                self.drop_rows_older_than(position);
             }
             Op::Delete => {
                 if let Some(before) = &event.before {
@@ -99,8 +104,30 @@ impl TablePlan {
         Some(key)
     }
 
+    fn drop_rows_older_than(&mut self, position: Position) {
+        let mut renumbered = vec![None; self.rows.len()];
+        let mut kept = 0;
+        for (i, row) in self.rows.iter().enumerate() {
+            if row.position >= position {
+                renumbered[i] = Some(kept);
+                kept += 1;
+            }
+        }
+        self.rows.retain(|row| row.position >= position);
+        self.index.retain(|_, i| match renumbered[*i] {
+            Some(new) => {
+                *i = new;
+                true
+            }
+            None => false,
+        });
+    }
+
     fn put(&mut self, event: &ChangeEvent, action: RowAction, row: &Row, position: Position) {
         let Some(key) = self.key_of(row) else { return };
+        if self.truncate.is_some_and(|truncate| position < truncate) {
+            return;
+        }
         let planned = PlannedRow {
             action,
             values: row.0.clone(),
@@ -112,6 +139,9 @@ impl TablePlan {
         match self.index.get(&key) {
             Some(&i) => {
                 let previous = &mut self.rows[i];
+                if previous.position > position {
+                    return;
+                }
                 let mut folded = planned;
                 if folded.action == RowAction::Upsert && previous.action == RowAction::Upsert {
                     for (cell, old) in folded.values.iter_mut().zip(&previous.values) {
@@ -254,5 +284,35 @@ mod tests {
         let rows = &plan(&events)[0].rows;
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].action, RowAction::Delete);
+    }
+
+    /// Kafka partitions interleave: the delete of an old key travels with the new key's partition.
+    #[test]
+    fn an_older_change_read_late_never_replaces_a_newer_one() {
+        let events = vec![
+            event(Op::Insert, 30, None, row(1, Value::Null, 3)),
+            // A key change 1 → 2 at 20, from another partition, read after the re-insert of key 1 at 30.
+            event(Op::Update, 20, row(1, Value::Null, 1), row(2, Value::Null, 1)),
+        ];
+        let plans = plan(&events);
+        let rows = &plans[0].rows;
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].action, rows[0].position.commit_lsn), (RowAction::Upsert, Lsn::new(30)));
+        assert_eq!(rows[1].values[0], Value::Int32(2));
+    }
+
+    #[test]
+    fn a_truncate_keeps_newer_rows_read_before_it_and_drops_older_rows_read_after_it() {
+        let events = vec![
+            event(Op::Insert, 50, None, row(5, Value::Null, 1)),
+            event(Op::Insert, 10, None, row(6, Value::Null, 1)),
+            event(Op::Truncate, 40, None, None),
+            event(Op::Insert, 30, None, row(7, Value::Null, 1)),
+            event(Op::Insert, 60, None, row(8, Value::Null, 1)),
+        ];
+        let plans = plan(&events);
+        assert_eq!(plans[0].truncate.map(|p| p.commit_lsn), Some(Lsn::new(40)));
+        let ids: Vec<&Value> = plans[0].rows.iter().map(|r| &r.values[0]).collect();
+        assert_eq!(ids, [&Value::Int32(5), &Value::Int32(8)]);
     }
 }
