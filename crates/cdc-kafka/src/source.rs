@@ -312,9 +312,10 @@ pub struct PartitionLag {
 }
 
 impl PartitionLag {
-    /// Records written and not yet committed by the group.
+    /// Records written and not yet committed by the group. Never negative: some brokers (tansu) report a high
+    /// watermark that trails the records they already serve.
     pub fn lag(&self) -> i64 {
-        self.end - self.committed.unwrap_or(0)
+        (self.end - self.committed.unwrap_or(0)).max(0)
     }
 }
 
