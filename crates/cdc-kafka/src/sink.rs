@@ -207,6 +207,9 @@ impl KafkaSink {
         event: &ChangeEvent,
         header: Option<(&str, &[u8])>,
     ) -> Result<(), KafkaError> {
+        if let Some((_, tracker)) = &mut self.transactions {
+            tracker.count(event);
+        }
         let key = self.envelope.key_bytes(event);
         let value = self.envelope.value_bytes(event);
         let headers =
@@ -251,6 +254,9 @@ impl Sink for KafkaSink {
             if event.op == Op::Truncate {
                 // A truncate has no key. Sent to one partition it could overtake, or be overtaken by, older
                 // changes in the others; sent to every partition it follows everything before it in each.
+                if let Some((_, tracker)) = &mut self.transactions {
+                    tracker.count(event);
+                }
                 let value = self.envelope.value_bytes(event);
                 for partition in 0..partitions {
                     self.send(&topic, Some(partition), None, Some(&value), None).await.map_err(sink_error)?;

@@ -42,6 +42,7 @@ impl TransactionTracker {
     }
 
     /// The markers due before `event` is sent (an `END` of the previous transaction, a `BEGIN` of its own).
+    /// Each message then sent for it is counted with [`TransactionTracker::count`].
     pub fn before_event(&mut self, event: &ChangeEvent) -> Vec<Marker> {
         if event.snapshot != SnapshotMarker::No {
             return Vec::new();
@@ -50,7 +51,7 @@ impl TransactionTracker {
         if self.open.as_ref().is_some_and(|open| open.commit_lsn != event.tx.commit_lsn) {
             markers.extend(self.end());
         }
-        let open = self.open.get_or_insert_with(|| {
+        self.open.get_or_insert_with(|| {
             let opened = OpenTransaction {
                 id: format!("{}:{}", event.tx.xid, event.tx.commit_lsn.as_u64()),
                 commit_lsn: event.tx.commit_lsn,
@@ -61,9 +62,18 @@ impl TransactionTracker {
             markers.push(marker(self.format, &opened.id, begin_value(&opened)));
             opened
         });
-        open.events += 1;
-        *open.tables.entry(event.schema.id.to_string()).or_default() += 1;
         markers
+    }
+
+    /// Counts one data message sent for `event` (a key change is two: the delete and the create).
+    pub fn count(&mut self, event: &ChangeEvent) {
+        if event.snapshot != SnapshotMarker::No {
+            return;
+        }
+        if let Some(open) = self.open.as_mut() {
+            open.events += 1;
+            *open.tables.entry(event.schema.id.to_string()).or_default() += 1;
+        }
     }
 
     /// The `END` due after a batch, if it completes the open transaction.
@@ -196,9 +206,15 @@ mod tests {
     fn begin_and_end_frame_each_transaction_with_counts_per_table() {
         let mut tracker = TransactionTracker::new(EventFormat::Json);
         let mut sent = Vec::new();
-        sent.extend(tracker.before_event(&event("a", 7, 100, SnapshotMarker::No)));
-        sent.extend(tracker.before_event(&event("b", 7, 100, SnapshotMarker::No)));
-        sent.extend(tracker.before_event(&event("a", 7, 100, SnapshotMarker::No)));
+        for e in [event("a", 7, 100, SnapshotMarker::No), event("b", 7, 100, SnapshotMarker::No)] {
+            sent.extend(tracker.before_event(&e));
+            tracker.count(&e);
+        }
+        // A key change: two messages for one event.
+        let key_change = event("a", 7, 100, SnapshotMarker::No);
+        sent.extend(tracker.before_event(&key_change));
+        tracker.count(&key_change);
+        tracker.count(&key_change);
         // The next transaction closes the first.
         sent.extend(tracker.before_event(&event("a", 8, 200, SnapshotMarker::No)));
         // A batch completing commits up to 250 closes the second without waiting for a third.
@@ -210,10 +226,10 @@ mod tests {
         assert_eq!(statuses, ["BEGIN", "END", "BEGIN", "END"]);
         assert_eq!(values[0]["id"], "7:100");
         assert_eq!(values[0]["ts_ms"], 1_700_000_000_123_i64);
-        assert_eq!(values[1]["event_count"], 3);
+        assert_eq!(values[1]["event_count"], 4);
         assert_eq!(
             values[1]["data_collections"],
-            json!([{ "data_collection": "public.a", "event_count": 2 }, { "data_collection": "public.b", "event_count": 1 }])
+            json!([{ "data_collection": "public.a", "event_count": 3 }, { "data_collection": "public.b", "event_count": 1 }])
         );
         assert_eq!(values[3]["id"], "8:200");
         assert_eq!(serde_json::from_slice::<J>(&sent[0].key).unwrap(), json!({ "id": "7:100" }));

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use cdc_core::{ChangeEvent, Lsn, Op, Row, SchemaRef, Value};
+use cdc_core::{ChangeEvent, Lsn, Op, Row, SchemaRef, TableId, Value};
 
 /// A change's place in the stream: commit order first, then order within the transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -173,14 +173,15 @@ fn key_indexes(schema: &SchemaRef) -> Vec<usize> {
 /// one plan per version, in stream order.
 pub fn plan(events: &[ChangeEvent]) -> Vec<TablePlan> {
     let mut plans: Vec<TablePlan> = Vec::new();
-    let mut current: HashMap<u32, usize> = HashMap::new();
+    // Keyed by name, not `relation_oid`: events read back from Kafka carry a synthesized oid.
+    let mut current: HashMap<&TableId, usize> = HashMap::new();
     for event in events {
-        let oid = event.schema.relation_oid;
-        let index = match current.get(&oid) {
+        let table = &event.schema.id;
+        let index = match current.get(table) {
             Some(&i) if plans[i].schema.version == event.schema.version => i,
             _ => {
                 plans.push(TablePlan::new(event.schema.clone()));
-                current.insert(oid, plans.len() - 1);
+                current.insert(table, plans.len() - 1);
                 plans.len() - 1
             }
         };

@@ -70,18 +70,48 @@ poll_timeout_ms = 200
     std::fs::write(dir.join("cdc.toml"), config).unwrap();
 }
 
-/// Starts a `cdc` role; with `CDC_TEST_LOG_DIR` set, its log (at `CDC_LOG`, default info) goes to a file there.
-fn spawn(cluster: &PgCluster, dir: &Path, args: &[&str]) -> Child {
-    let mut cmd = cdc(cluster, "postgres", dir);
-    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
-    if let Some(logs) = std::env::var_os("CDC_TEST_LOG_DIR") {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let path = Path::new(&logs).join(format!("{}-{n}-{}.log", std::process::id(), args[0]));
-        cmd.stderr(std::fs::File::create(path).unwrap());
-        cmd.env("CDC_LOG", std::env::var("CDC_LOG").unwrap_or_else(|_| "info".into()));
+/// A running `cdc` process, killed if the test ends (or panics) without stopping it. Its log (at `CDC_LOG`,
+/// default info) goes to a file in the test's directory, or in `CDC_TEST_LOG_DIR` to keep it; when the test
+/// panics, the log's tail is printed.
+struct Role {
+    child: Option<Child>,
+    log: std::path::PathBuf,
+}
+
+impl Role {
+    fn child(&mut self) -> Child {
+        self.child.take().expect("running")
     }
-    cmd.spawn().unwrap()
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of {}:", self.log.display());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+fn spawn(cluster: &PgCluster, dir: &Path, args: &[&str]) -> Role {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let logs = std::env::var_os("CDC_TEST_LOG_DIR").map_or_else(|| dir.to_path_buf(), Into::into);
+    let log = logs.join(format!("{}-{n}-{}.log", std::process::id(), args[0]));
+    let mut cmd = cdc(cluster, "postgres", dir);
+    cmd.args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .env("CDC_LOG", std::env::var("CDC_LOG").unwrap_or_else(|_| "info".into()));
+    Role { child: Some(cmd.spawn().unwrap()), log }
 }
 
 fn kafka(broker: &Tansu) -> KafkaConfig {
@@ -139,13 +169,15 @@ async fn wait_all_loaded(client: &tokio_postgres::Client, broker: &Tansu, dir: &
     );
 }
 
-fn stop(mut child: Child) {
+fn stop(mut role: Role) {
+    let mut child = role.child();
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "SIGTERM exits 0, got {status}");
 }
 
-fn kill(mut child: Child) {
+fn kill(mut role: Role) {
+    let mut child = role.child();
     child.kill().expect("kill -9");
     let _ = child.wait();
 }
@@ -317,7 +349,13 @@ async fn two_loaders_share_six_partitions_and_one_takes_over_when_the_other_is_k
     // six partitions.
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_topics.py");
     let specs: Vec<String> = TOPICS.iter().map(|(t, k)| format!("{t}={k}")).collect();
-    let out = Command::new("python3").arg(script).arg(broker.bootstrap()).args(&specs).output().unwrap();
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(broker.bootstrap())
+        .args(["--transactions", "cdc.transaction"])
+        .args(&specs)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "external check failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
@@ -326,6 +364,7 @@ async fn two_loaders_share_six_partitions_and_one_takes_over_when_the_other_is_k
     for op in ["c", "u", "d"] {
         assert!(summary["ops"][op].as_u64().unwrap_or(0) > 0, "no {op} events: {summary}");
     }
+    assert!(summary["transactions"].as_u64().unwrap() >= total as u64 / 2, "{summary}");
 }
 
 #[tokio::test]
