@@ -32,7 +32,8 @@ impl FatalError {
     }
 }
 
-/// Errors after which retrying cannot succeed.
+/// Errors after which retrying cannot succeed. A missing topic is not one: a pattern subscription reports
+/// "not available" until capture creates the first topic (named topics are checked once at start instead).
 pub(crate) fn is_fatal(error: &RdKafkaError) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
@@ -43,8 +44,6 @@ pub(crate) fn is_fatal(error: &RdKafkaError) -> bool {
                 | C::TopicAuthorizationFailed
                 | C::GroupAuthorizationFailed
                 | C::ClusterAuthorizationFailed
-                | C::UnknownTopicOrPartition
-                | C::UnknownTopic
                 | C::SSL
                 | C::InvalidArgument
         )

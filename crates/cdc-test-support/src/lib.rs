@@ -17,7 +17,22 @@ pub use postgres::{PgCluster, PgClusterBuilder};
 ///
 /// Tests wait on observable state, never on a fixed sleep: the poll interval only bounds how quickly a ready
 /// condition is noticed.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    wait_for_every(what, timeout, std::time::Duration::from_millis(20), check).await
+}
+
+/// [`wait_for`] with a chosen poll interval, for checks that cost the system under test something (a Kafka
+/// client per check, a DuckDB file the loaders must then wait for).
+pub async fn wait_for_every<T, F, Fut>(
+    what: &str,
+    timeout: std::time::Duration,
+    interval: std::time::Duration,
+    mut check: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -30,6 +45,6 @@ where
         if tokio::time::Instant::now() >= deadline {
             panic!("timed out after {timeout:?} waiting for {what}");
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(interval).await;
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use cdc_test_support::workload::{workload, workload_size, DUMPS, TABLES};
 use cdc_test_support::{wait_for, PgCluster};
 
-use crate::support::{cdc, confirmed_flush};
+use crate::support::{cdc, confirmed_flush, slot_caught_up};
 
 const WAIT: Duration = Duration::from_secs(300);
 
@@ -21,19 +21,6 @@ fn spawn_run(cluster: &PgCluster, dir: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn cdc run")
-}
-
-/// The slot confirmed everything inserted into WAL so far.
-async fn caught_up(client: &tokio_postgres::Client) -> bool {
-    client
-        .query_opt(
-            "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot'
-             AND confirmed_flush_lsn >= pg_current_wal_insert_lsn()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .is_some()
 }
 
 fn duck_dump(path: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
@@ -86,7 +73,7 @@ async fn kill_dash_nine_of_cdc_run_ten_times_leaves_duckdb_equal_to_the_source()
                     if now.is_some() && now != previous {
                         return Some(now);
                     }
-                    (!writing && caught_up(c).await).then_some(now)
+                    (!writing && slot_caught_up(c).await).then_some(now)
                 }
             })
             .await;
@@ -105,7 +92,7 @@ async fn kill_dash_nine_of_cdc_run_ten_times_leaves_duckdb_equal_to_the_source()
             .await
             .unwrap()
             .is_some();
-        (streaming && caught_up(c).await).then_some(())
+        (streaming && slot_caught_up(c).await).then_some(())
     })
     .await;
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();

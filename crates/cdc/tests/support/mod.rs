@@ -48,6 +48,19 @@ pub fn assert_clear_failure(out: &Output, expect: &[&str], secret: &str) {
     assert!(!secret.is_empty() && !stderr.contains(secret), "secret printed:\n{stderr}");
 }
 
+/// The capture slot has confirmed all WAL written so far.
+pub async fn slot_caught_up(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_opt(
+            "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot'
+             AND confirmed_flush_lsn >= pg_current_wal_insert_lsn()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .is_some()
+}
+
 /// The capture slot's confirmed_flush_lsn, `None` while the slot does not exist.
 pub async fn confirmed_flush(client: &tokio_postgres::Client) -> Option<String> {
     client
