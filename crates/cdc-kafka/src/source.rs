@@ -123,7 +123,14 @@ impl KafkaSource {
     async fn dead_letter(&mut self, message: &OwnedMessage, error: &DecodeError) -> Result<(), KafkaError> {
         let dead_letter_topic = self.dead_letter_topic.clone();
         self.topics.ensure(&dead_letter_topic).await?;
-        let reason = error.to_string();
+        // The whole chain: the decoder keeps the parser's own message (line, column) as the cause.
+        let mut reason = error.to_string();
+        let mut cause = std::error::Error::source(error);
+        while let Some(inner) = cause {
+            reason.push_str(": ");
+            reason.push_str(&inner.to_string());
+            cause = inner.source();
+        }
         let headers = OwnedHeaders::new()
             .insert(Header { key: "cdc.error", value: Some(reason.as_str()) })
             .insert(Header { key: "cdc.source.topic", value: Some(message.topic()) })

@@ -476,6 +476,15 @@ async fn load_fails_clearly_on_unreachable_brokers_a_missing_topic_and_failed_au
                    p.produce('cdc.accounts', key=b'{\"id\": 1}', value=b'{}'); p.flush(30)";
     let out = Command::new("python3").args(["-c", produce, &broker.bootstrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Capture's default format, bare JSON, carries no column types: refused as configuration, exit 2.
+    let bare = format!("[kafka]\nbootstrap_servers = \"{}\"\n", broker.bootstrap());
+    std::fs::write(dir.path().join("cdc.toml"), bare).unwrap();
+    let mut cmd = cdc(&cluster, "postgres", dir.path());
+    cmd.arg("load");
+    let out = output_within(cmd, Duration::from_secs(60));
+    assert_clear_failure(&out, &["events.format", "json-schema"], "no-secret-here");
+    assert_eq!(out.status.code(), Some(2));
+
     let run = |extra: Extra, bootstrap: Option<&str>| {
         write_config(dir.path(), &broker, extra);
         let mut cmd = cdc(&cluster, "postgres", dir.path());

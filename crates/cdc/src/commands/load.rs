@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 
 use anyhow::{Context, Result};
+use cdc_core::config::ConfigError;
+use cdc_core::envelope::EventFormat;
 use cdc_core::pipeline::Pipeline;
 use cdc_kafka::{topic_pattern, KafkaSource};
 use cdc_warehouse::duckdb::DuckDbSink;
@@ -21,6 +23,15 @@ pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<b
     }
     if let Some(group) = args.group {
         config.load.group_id = group;
+    }
+    if config.events.format == EventFormat::Json {
+        // Bare JSON carries no column types: every record would go to the dead-letter topic.
+        return Err(ConfigError::invalid(
+            "events.format",
+            "cdc load needs the values' schemas: set format = \"json-schema\" in [events] for capture and load \
+             (the seed's JsonConverter with schemas.enable=true)",
+        )
+        .into());
     }
     let prefix = &config.events.topic_prefix;
     let dead_letter_topic = config.load.dead_letter_topic.clone().unwrap_or_else(|| format!("{prefix}.dlq"));
