@@ -90,6 +90,15 @@ impl KafkaConfig {
         props.extend(self.client.iter().map(|(k, v)| (k.clone(), v.clone())));
         props
     }
+
+    /// [`KafkaConfig::producer_properties`] as a librdkafka client configuration.
+    pub(crate) fn producer_client(&self) -> rdkafka::config::ClientConfig {
+        let mut client = rdkafka::config::ClientConfig::new();
+        for (key, value) in self.producer_properties() {
+            client.set(key, value);
+        }
+        client
+    }
 }
 
 pub const DEFAULT_GROUP_ID: &str = "cdc-load";
@@ -132,10 +141,9 @@ pub fn topic_pattern(events: &cdc_core::envelope::EnvelopeConfig) -> String {
     while let Some(start) = rest.find('{') {
         pattern.push_str(&literal(&rest[..start]));
         let Some(end) = rest[start..].find('}') else { break };
-        let placeholder = &rest[start..start + end + 1];
-        pattern.push_str(if placeholder == "{prefix}" { "" } else { ".+" });
-        if placeholder == "{prefix}" {
-            pattern.push_str(&literal(&events.topic_prefix));
+        match &rest[start..start + end + 1] {
+            "{prefix}" => pattern.push_str(&literal(&events.topic_prefix)),
+            _ => pattern.push_str(".+"),
         }
         rest = &rest[start + end + 1..];
     }

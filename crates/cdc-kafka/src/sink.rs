@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use cdc_core::envelope::Envelope;
 use cdc_core::{ChangeBatch, ChangeEvent, Op, Sink, SinkError};
-use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -112,13 +111,9 @@ impl std::fmt::Debug for KafkaSink {
 
 impl KafkaSink {
     pub fn new(config: KafkaConfig, envelope: Envelope) -> Result<KafkaSink, KafkaError> {
-        let mut client = ClientConfig::new();
-        for (key, value) in config.producer_properties() {
-            client.set(key, value);
-        }
         let context = WatchedContext::default();
         let producer: FutureProducer<WatchedContext> =
-            client.create_with_context(context.clone()).map_err(KafkaError::Config)?;
+            config.producer_client().create_with_context(context.clone()).map_err(KafkaError::Config)?;
         let topics = Topics::new(&config, context)?;
         let transactions = envelope.config().transaction_metadata.then(|| {
             let topic = format!("{}.transaction", envelope.config().topic_prefix);

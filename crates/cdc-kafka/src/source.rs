@@ -95,11 +95,7 @@ impl KafkaSource {
         check_reachable(&consumer, kafka, topics).await?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).map_err(KafkaError::Config)?;
-        let mut producer_config = ClientConfig::new();
-        for (key, value) in kafka.producer_properties() {
-            producer_config.set(key, value);
-        }
-        let dead_letters: FutureProducer = producer_config.create().map_err(KafkaError::Config)?;
+        let dead_letters: FutureProducer = kafka.producer_client().create().map_err(KafkaError::Config)?;
         let side_topic_admin = Topics::new(kafka, WatchedContext::default())?;
         tracing::info!(group = %load.group_id, ?topics, "consumer subscribed");
         Ok(KafkaSource {
@@ -208,35 +204,30 @@ async fn check_reachable(
     kafka: &KafkaConfig,
     topics: &[String],
 ) -> Result<(), KafkaError> {
-    let watched = Arc::clone(consumer);
-    let consumer = Arc::clone(consumer);
+    let fetching = Arc::clone(consumer);
     let timeout = Duration::from_millis(u64::from(kafka.message_timeout_ms.min(30_000)));
     let named: Vec<String> = topics.iter().filter(|t| !t.starts_with('^')).cloned().collect();
     let bootstrap = kafka.bootstrap_servers.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let metadata = consumer.fetch_metadata(None, timeout)?;
-        let missing: Vec<String> = named
-            .iter()
-            .filter(|name| !metadata.topics().iter().any(|t| t.name() == *name && t.error().is_none()))
-            .cloned()
-            .collect();
-        Ok::<_, RdKafkaError>((missing, consumer.context().fatal.take()))
+    let missing = tokio::task::spawn_blocking(move || {
+        let metadata = fetching.fetch_metadata(None, timeout)?;
+        Ok::<_, RdKafkaError>(
+            named
+                .into_iter()
+                .find(|name| !metadata.topics().iter().any(|t| t.name() == *name && t.error().is_none())),
+        )
     })
     .await;
-    if matches!(result, Ok(Err(_))) {
+    if matches!(missing, Ok(Err(_))) {
         // The client reports why it could not connect (a failed SASL handshake, a TLS error) as events on its
         // queue, which only a poll serves; give it one so the error names the cause.
-        let _ = tokio::time::timeout(Duration::from_millis(500), watched.recv()).await;
-        if let Some(fatal) = watched.context().fatal.take() {
-            return Err(KafkaError::Unreachable { bootstrap, reason: fatal });
-        }
+        let _ = tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await;
     }
-    match result {
-        Ok(Ok((_, Some(fatal)))) => Err(KafkaError::Unreachable { bootstrap, reason: fatal }),
-        Ok(Ok((missing, None))) => match missing.into_iter().next() {
-            Some(topic) => Err(KafkaError::MissingTopic { topic }),
-            None => Ok(()),
-        },
+    if let Some(fatal) = consumer.context().fatal.take() {
+        return Err(KafkaError::Unreachable { bootstrap, reason: fatal });
+    }
+    match missing {
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(topic))) => Err(KafkaError::MissingTopic { topic }),
         Ok(Err(e)) => Err(KafkaError::Unreachable { bootstrap, reason: e.to_string() }),
         Err(e) => Err(KafkaError::Unreachable { bootstrap, reason: e.to_string() }),
     }

@@ -155,6 +155,14 @@ async fn committed(broker: &Tansu) -> i64 {
     lag.iter().filter_map(|p| p.committed).sum()
 }
 
+/// Waits until the group has committed something (so a loader is consuming).
+async fn wait_first_commit(broker: &Tansu) {
+    wait_for_every("the group's first commit", WAIT, POLL, || async move {
+        (committed(broker).await > 0).then_some(())
+    })
+    .await;
+}
+
 /// Capture has confirmed all WAL and the group has loaded all of it: the shared warehouse equals the source
 /// (read between the loaders' commits). The group's lag is only reported: tansu's high watermarks can trail
 /// the records it serves, so "committed ≥ end" does not prove the end was reached.
@@ -347,14 +355,7 @@ async fn two_loaders_share_six_partitions_and_one_takes_over_when_the_other_is_k
     let (writer, _) = background_workload(&cluster, total, 31).await;
     let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
     // Both members have committed something before one dies mid-stream.
-    let b = &broker;
-    wait_for_every(
-        "the group to commit",
-        WAIT,
-        POLL,
-        || async move { (committed(b).await > 0).then_some(()) },
-    )
-    .await;
+    wait_first_commit(&broker).await;
     kill(first);
     writer.await.unwrap();
     wait_all_loaded(&client, &broker, dir.path(), &ALL).await;
@@ -391,14 +392,7 @@ async fn a_broker_outage_pauses_capture_without_advancing_the_slot_then_it_catch
     let (writer, _) = background_workload(&cluster, size(), 41).await;
     let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
     let load = spawn(&cluster, dir.path(), &["load"]);
-    let b = &broker;
-    wait_for_every(
-        "the group to commit",
-        WAIT,
-        POLL,
-        || async move { (committed(b).await > 0).then_some(()) },
-    )
-    .await;
+    wait_first_commit(&broker).await;
 
     broker.pause();
     // Changes keep coming during the outage.
@@ -438,11 +432,7 @@ async fn a_poison_record_goes_to_the_dead_letter_topic_and_loading_goes_on() {
     client.batch_execute("INSERT INTO accounts VALUES (1, 'before', 1.00, true)").await.unwrap();
     let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
     let load = spawn(&cluster, dir.path(), &["load"]);
-    let b = &broker;
-    wait_for_every("the first row to be loaded", WAIT, POLL, || async move {
-        (committed(b).await > 0).then_some(())
-    })
-    .await;
+    wait_first_commit(&broker).await;
     // Written by hand, as a misbehaving producer would.
     let produce = "import sys; from confluent_kafka import Producer; p = Producer({'bootstrap.servers': sys.argv[1]}); \
                    p.produce('cdc.accounts', key=b'{\"id\": 2}', value=b'not json at all {'); p.flush(30)";

@@ -355,12 +355,21 @@ impl DuckDbSink {
         Ok(())
     }
 
-    /// Applies `pending` in one transaction (table changes committed just before it).
+    /// Commits the pending events that the warehouse does not hold yet; on failure they stay pending.
     fn commit_pending(&mut self, conn: &Connection) -> Result<(), WarehouseError> {
         // Filter again: when not exclusive, the progress was just re-read and another loader may have applied
-        // some of these.
-        let fresh: Vec<ChangeEvent> =
-            self.pending.iter().filter(|e| !self.already_applied(e)).cloned().collect();
+        // some of these. What is filtered out is in the warehouse, so it need not come back on failure.
+        let mut fresh = std::mem::take(&mut self.pending);
+        fresh.retain(|e| !self.already_applied(e));
+        let committed = self.commit(conn, &fresh);
+        if committed.is_err() {
+            self.pending = fresh;
+        }
+        committed
+    }
+
+    /// Applies `fresh` in one transaction (table changes committed just before it).
+    fn commit(&mut self, conn: &Connection, fresh: &[ChangeEvent]) -> Result<(), WarehouseError> {
         // Snapshot rows never move the LSN position: a table re-snapshotted at a later point must not make the
         // sink skip older changes of other tables.
         let reached = fresh
@@ -374,7 +383,7 @@ impl DuckDbSink {
             let next = offsets.entry((origin.topic.to_string(), origin.partition)).or_default();
             *next = (*next).max(origin.offset + 1);
         }
-        let plans = plan(&fresh);
+        let plans = plan(fresh);
         // Table changes first, each committed on its own: DuckDB loses rows merged into a table altered earlier in
         // the same transaction (seen with 1.5.6). They only add or widen columns, so committing them ahead of the
         // data is harmless if the data transaction then fails.
@@ -391,7 +400,6 @@ impl DuckDbSink {
         }
         self.applied = reached;
         self.applied_offsets.extend(offsets);
-        self.pending.clear();
         Ok(())
     }
 }
