@@ -33,4 +33,9 @@ if ! python3 -c "import confluent_kafka" 2>/dev/null; then
   echo "install-deps: pip install confluent-kafka"
   python3 -m pip install -q --disable-pip-version-check "confluent-kafka==2.*"
 fi
+# The Snowflake stand-in: fakesnow over DuckDB; the connector is pinned below 5 (5.x breaks fakesnow 0.12.1).
+if ! python3 -c "import fakesnow.server" 2>/dev/null; then
+  echo "install-deps: pip install fakesnow[server]==0.12.1 snowflake-connector-python<5"
+  python3 -m pip install -q --disable-pip-version-check "fakesnow[server]==0.12.1" "snowflake-connector-python<5"
+fi
 echo "install-deps: ok"

@@ -2,16 +2,20 @@
 //!
 //! - [`PgCluster`]: a throwaway PostgreSQL (Debian's package, version 15 or newer) on a free loopback port with
 //!   `wal_level=logical`, run as the `postgres` user when the tests run as root (PostgreSQL refuses root).
+//! - [`FakeSnow`]: a Snowflake stand-in (fakesnow over DuckDB) behind a layer that adds Snowflake's
+//!   authentication, warehouse and privilege errors and injectable faults.
 //!
 //! `scripts/install-deps.sh` installs the packages; a missing binary makes [`PgCluster::start`] panic with that
 //! hint, since a test without its real component must fail loudly, never skip.
 
 mod kafka;
 mod postgres;
+mod snowflake;
 pub mod workload;
 
 pub use kafka::Tansu;
 pub use postgres::{PgCluster, PgClusterBuilder};
+pub use snowflake::{FakeSnow, FakeSnowOptions, FakeSnowStats};
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
 ///

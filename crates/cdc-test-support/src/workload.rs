@@ -35,6 +35,35 @@ pub const DUMPS: [(&str, &str, &str); 4] = [
     ),
 ];
 
+/// [`DUMPS`] for a Snowflake warehouse in database `CDC_DB` (the `events.payload` VARIANT reads back as compact
+/// JSON: compare it as JSON). Unquoted names resolve to the folded (upper-case) ones.
+pub const SNOWFLAKE_DUMPS: [(&str, &str, &str); 4] = [
+    (
+        "accounts",
+        "SELECT id::text, owner, balance::text, active::text FROM accounts",
+        "SELECT id::VARCHAR, owner, balance::VARCHAR, CASE WHEN active THEN 'true' WHEN NOT active THEN 'false' END \
+         FROM cdc_db.public.accounts WHERE NOT _cdc_deleted",
+    ),
+    (
+        "docs",
+        "SELECT id::text, title, md5(body), length(body)::text, revision::text FROM docs",
+        "SELECT id::VARCHAR, title, MD5(body), LENGTH(body)::VARCHAR, revision::VARCHAR FROM cdc_db.public.docs \
+         WHERE NOT _cdc_deleted",
+    ),
+    (
+        "events",
+        "SELECT id::text, kind, payload::jsonb::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') \
+         FROM events",
+        "SELECT id::VARCHAR, kind, payload, TO_VARCHAR(CONVERT_TIMEZONE('UTC', \"AT\")::TIMESTAMP_NTZ, \
+         'YYYY-MM-DD HH24:MI:SS.FF6') FROM cdc_db.public.events WHERE NOT _cdc_deleted",
+    ),
+    (
+        "pairs",
+        "SELECT a::text, b::text, v FROM pairs",
+        "SELECT a::VARCHAR, b::VARCHAR, v FROM cdc_db.public.pairs WHERE NOT _cdc_deleted",
+    ),
+];
+
 /// 200k changes with `CDC_TEST_FULL=1` (the acceptance size), else `reduced`.
 pub fn workload_size(reduced: usize) -> usize {
     if std::env::var_os("CDC_TEST_FULL").is_some() {

@@ -11,6 +11,14 @@ pub enum WarehouseError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A Snowflake login or statement failed.
+    #[cfg(feature = "snowflake")]
+    #[error("Snowflake failed while {during}")]
+    Snowflake {
+        during: String,
+        #[source]
+        source: crate::snowflake::client::SnowflakeError,
+    },
     #[error("cannot change column {column} of {table} from {from} to {to}")]
     IncompatibleType { table: String, column: String, from: String, to: String },
 }
@@ -23,6 +31,8 @@ impl WarehouseError {
                 Some("the source narrowed a column type; rename or recreate the warehouse column".into())
             }
             WarehouseError::Sql { .. } => None,
+            #[cfg(feature = "snowflake")]
+            WarehouseError::Snowflake { source, .. } => source.hint(),
         }
     }
 }

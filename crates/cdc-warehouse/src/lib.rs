@@ -22,6 +22,8 @@ pub mod types;
 
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;
 
 pub use error::WarehouseError;
 pub use plan::{plan, Position, RowAction, TablePlan};

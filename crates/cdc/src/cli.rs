@@ -94,6 +94,9 @@ pub enum CaptureSink {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    /// The warehouse: `duckdb` (the embedded default) or `snowflake` ([snowflake], SNOWFLAKE_*).
+    #[arg(long, value_enum, default_value_t = WarehouseSink::Duckdb)]
+    pub sink: WarehouseSink,
     /// DuckDB database file (overrides [duckdb].path).
     #[arg(long, value_name = "PATH")]
     pub duckdb: Option<PathBuf>,
@@ -101,9 +104,9 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
-    /// The warehouse.
-    #[arg(long, value_enum, default_value_t = LoadSink::Duckdb)]
-    pub sink: LoadSink,
+    /// The warehouse: `duckdb` or `snowflake` ([snowflake], SNOWFLAKE_*).
+    #[arg(long, value_enum, default_value_t = WarehouseSink::Duckdb)]
+    pub sink: WarehouseSink,
     /// DuckDB database file (overrides [duckdb].path).
     #[arg(long, value_name = "PATH")]
     pub duckdb: Option<PathBuf>,
@@ -112,9 +115,11 @@ pub struct LoadArgs {
     pub group: Option<String>,
 }
 
+/// Where `cdc run` and `cdc load` apply changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LoadSink {
+pub enum WarehouseSink {
     Duckdb,
+    Snowflake,
 }
 
 #[derive(Debug, clap::Args)]
@@ -160,5 +165,9 @@ pub enum ConfigCommand {
         /// Also connect to PostgreSQL and check wal_level, privileges, tables and publication.
         #[arg(long)]
         connect: bool,
+        /// Also log in to Snowflake ([snowflake], SNOWFLAKE_*) and check the warehouse, database, schema and the
+        /// privilege to create tables, without writing anything.
+        #[arg(long)]
+        snowflake: bool,
     },
 }

@@ -27,6 +27,8 @@ pub struct Config {
     pub load: cdc_kafka::LoadConfig,
     /// `cdc run`'s warehouse (`CDC_DUCKDB_PATH`).
     pub duckdb: cdc_warehouse::duckdb::DuckDbConfig,
+    /// `--sink snowflake` (`SNOWFLAKE_*`).
+    pub snowflake: cdc_warehouse::snowflake::SnowflakeConfig,
     /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
     /// `SCHEDULE_INTERVAL_MINUTES`).
     pub ingest: cdc_ingest::IngestConfig,
@@ -67,6 +69,8 @@ impl Config {
         };
         let env_applied = config.apply_env(|name| std::env::var(name).ok())?;
         config.ingest.apply_env(|name| std::env::var(name).ok())?;
+        let mut env_applied = env_applied;
+        env_applied.extend(config.snowflake.apply_env(|name| std::env::var(name).ok())?);
         config.validate()?;
         Ok(Loaded { config, file, env_applied })
     }
@@ -184,6 +188,7 @@ impl Config {
                     })
                 }
             };
+            self.snowflake.delete_mode = self.duckdb.delete_mode;
         }
         if let Some(v) = take("CDC_TOPIC_TEMPLATE") {
             self.events.topic_template = Some(v);

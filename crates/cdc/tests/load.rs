@@ -4,14 +4,14 @@
 //! Size: `CDC_TEST_FULL=1` runs the acceptance size (100k changes); CI runs 3k through the same paths.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use cdc_kafka::{group_lag, KafkaConfig};
 use cdc_test_support::workload::{workload, DUMPS, TABLES};
 use cdc_test_support::{wait_for_every, PgCluster, Tansu};
 
-use crate::support::{assert_clear_failure, cdc, confirmed_flush, output_within, slot_caught_up};
+use crate::support::{assert_clear_failure, cdc, confirmed_flush, output_within, slot_caught_up, spawn, Role};
 
 const WAIT: Duration = Duration::from_secs(300);
 /// Checks here create a Kafka client or open the shared DuckDB file (which a loader then waits for): not too often.
@@ -91,54 +91,6 @@ poll_timeout_ms = 200
         tables = extra.tables,
     );
     std::fs::write(dir.join("cdc.toml"), config).unwrap();
-}
-
-/// A running `cdc` process, killed if the test ends (or panics) without stopping it. Its log (at `CDC_LOG`,
-/// default info) goes to a file in the test's directory, or in `CDC_TEST_LOG_DIR` to keep it; when the test
-/// panics, the log's tail is printed.
-struct Role {
-    child: Option<Child>,
-    log: std::path::PathBuf,
-}
-
-impl Role {
-    fn child(&mut self) -> Child {
-        self.child.take().expect("running")
-    }
-
-    fn log_contains(&self, text: &str) -> bool {
-        std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains(text))
-    }
-}
-
-impl Drop for Role {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            eprintln!("--- last lines of {}:", self.log.display());
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-        }
-    }
-}
-
-fn spawn(cluster: &PgCluster, dir: &Path, args: &[&str]) -> Role {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let logs = std::env::var_os("CDC_TEST_LOG_DIR").map_or_else(|| dir.to_path_buf(), Into::into);
-    let log = logs.join(format!("{}-{n}-{}.log", std::process::id(), args[0]));
-    let mut cmd = cdc(cluster, "postgres", dir);
-    cmd.args(args)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .env("CDC_LOG", std::env::var("CDC_LOG").unwrap_or_else(|_| "info".into()));
-    Role { child: Some(cmd.spawn().unwrap()), log }
 }
 
 fn kafka(broker: &Tansu) -> KafkaConfig {
@@ -544,4 +496,41 @@ async fn capture_stops_clearly_on_a_missing_topic_an_oversized_message_and_faile
         .unwrap()
         .get(0);
     assert_eq!(done, 0, "the docs snapshot may not count as done");
+}
+
+#[tokio::test]
+async fn capture_to_kafka_then_load_into_snowflake_survives_killed_loaders() {
+    let server = crate::snowflake::server();
+    let Stack { cluster, broker, client, dir } = Stack::start().await;
+    // The loader's [snowflake] section after the other settings (it is the file's last table).
+    let snowflake: &'static str = Box::leak(crate::snowflake::snowflake_toml(&server).into_boxed_str());
+    write_config(dir.path(), &broker, Extra { tables: snowflake, ..Extra::default() });
+    let total = size() / 2;
+    workload(&client, total / 10, 31).await;
+    let (writer, writing) = background_workload(&cluster, total - total / 10, 32).await;
+    let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
+    let mut load = spawn(&cluster, dir.path(), &["load", "--sink", "snowflake"]);
+    for round in 0..2 {
+        let before = committed(&broker).await;
+        let b = &broker;
+        let writing = writing.clone();
+        wait_for_every(&format!("round {round}: the group to commit"), WAIT, POLL, || {
+            let writing = writing.load(std::sync::atomic::Ordering::SeqCst);
+            async move { (committed(b).await > before || !writing).then_some(()) }
+        })
+        .await;
+        kill(load);
+        load = spawn(&cluster, dir.path(), &["load", "--sink", "snowflake"]);
+    }
+    writer.await.unwrap();
+    let sf = crate::snowflake::reader(&server).await;
+    let (c, s) = (&client, &sf);
+    wait_for_every("capture and the Snowflake loader to catch up", WAIT, Duration::from_secs(1), || async move {
+        (slot_caught_up(c).await && crate::snowflake::snowflake_difference(c, s).await.is_none()).then_some(())
+    })
+    .await;
+    stop(capture);
+    stop(load);
+    crate::snowflake::assert_snowflake_equal(&client, &sf).await;
+    assert!(committed(&broker).await > 0, "offsets committed after the Snowflake commits");
 }

@@ -9,4 +9,5 @@ mod events;
 mod load;
 mod run;
 mod seed;
+mod snowflake;
 mod warehouse_errors;

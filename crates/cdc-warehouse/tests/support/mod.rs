@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use cdc_core::config::{PipelineConfig, PostgresConfig, Secret, SnapshotMode, SourceConfig};
 use cdc_core::pipeline::Pipeline;
+use cdc_core::Sink;
 use cdc_core::postgres::PgSource;
 use cdc_test_support::{wait_for, PgCluster};
 use cdc_warehouse::duckdb::{DuckDbConfig, DuckDbSink};
@@ -42,6 +43,17 @@ impl Db {
     /// Runs the pipeline until the slot has confirmed everything written so far, then stops it and closes the
     /// warehouse.
     pub async fn sync(&self, tables: &[&str], mode: DeleteMode) {
+        let sink = DuckDbSink::open(DuckDbConfig {
+            path: self.duckdb_path(),
+            delete_mode: mode,
+            ..Default::default()
+        })
+        .expect("open duckdb");
+        self.sync_into(tables, sink).await;
+    }
+
+    /// [`Db::sync`] into any sink; returns the sink.
+    pub async fn sync_into<K: Sink + Send + 'static>(&self, tables: &[&str], sink: K) -> K {
         let source = SourceConfig {
             tables: tables.iter().map(|t| t.to_string()).collect(),
             snapshot_mode: SnapshotMode::Initial,
@@ -49,24 +61,18 @@ impl Db {
             status_interval_ms: 100,
             ..SourceConfig::default()
         };
-        let sink = DuckDbSink::open(DuckDbConfig {
-            path: self.duckdb_path(),
-            delete_mode: mode,
-            ..Default::default()
-        })
-        .expect("open duckdb");
         let src = PgSource::start(self.pg(), source).await.expect("source");
         let (stop, rx) = watch::channel(false);
         let mut pipeline =
             Pipeline::new(src, sink, PipelineConfig { batch_size: 2000, poll_timeout_ms: 100 });
         let task = tokio::spawn(async move {
             pipeline.run(rx).await.expect("pipeline");
-            drop(pipeline);
+            pipeline.into_parts().1
         });
         self.wait_snapshot_done(tables.len()).await;
         self.wait_caught_up().await;
         let _ = stop.send(true);
-        task.await.unwrap();
+        task.await.unwrap()
     }
 
     /// Waits until `tables` snapshots are recorded done (their rows are then in the warehouse).

@@ -14,9 +14,10 @@ use cdc_core::sinks::JsonLinesSink;
 use cdc_core::Sink;
 use cdc_kafka::KafkaSink;
 use cdc_warehouse::duckdb::DuckDbSink;
+use cdc_warehouse::snowflake::SnowflakeSink;
 use tokio::sync::watch;
 
-use crate::cli::{CaptureArgs, CaptureSink, RunArgs};
+use crate::cli::{CaptureArgs, CaptureSink, RunArgs, WarehouseSink};
 use crate::config::Config;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -40,9 +41,19 @@ pub async fn run(mut config: Config, args: RunArgs, shutdown: watch::Receiver<bo
     if let Some(path) = args.duckdb {
         config.duckdb.path = path;
     }
-    let sink = DuckDbSink::open(config.duckdb.clone())?;
-    tracing::info!(path = %config.duckdb.path.display(), applied = ?sink.applied(), "warehouse open");
-    supervise(&config, sink, shutdown).await
+    match args.sink {
+        WarehouseSink::Duckdb => {
+            let sink = DuckDbSink::open(config.duckdb.clone())?;
+            tracing::info!(path = %config.duckdb.path.display(), applied = ?sink.applied(), "warehouse open");
+            supervise(&config, sink, shutdown).await
+        }
+        WarehouseSink::Snowflake => {
+            config.snowflake.validate("snowflake")?;
+            let sink = SnowflakeSink::open(config.snowflake.clone()).await?;
+            tracing::info!(url = %config.snowflake.base_url(), applied = ?sink.applied(), "Snowflake open");
+            supervise(&config, sink, shutdown).await
+        }
+    }
 }
 
 /// Runs PgSource → `sink` until shutdown, rebuilding the source after transient failures.

@@ -7,7 +7,7 @@ use cdc_core::postgres::setup;
 
 use crate::config::Loaded;
 
-pub async fn run(loaded: Loaded, connect: bool) -> Result<()> {
+pub async fn run(loaded: Loaded, connect: bool, snowflake: bool) -> Result<()> {
     let Loaded { config, file, env_applied } = loaded;
     match &file {
         Some(path) => println!("config file: {}", path.display()),
@@ -32,6 +32,15 @@ pub async fn run(loaded: Loaded, connect: bool) -> Result<()> {
             })?;
         }
         println!("database {}: ready for logical replication", config.postgres.describe());
+    }
+    if snowflake {
+        config.snowflake.validate("snowflake")?;
+        cdc_warehouse::snowflake::SnowflakeSink::check(&config.snowflake).await?;
+        println!(
+            "snowflake {}: logged in as {}; warehouse, database and schema usable; the role may create tables",
+            config.snowflake.base_url(),
+            config.snowflake.user
+        );
     }
     println!("configuration ok");
     Ok(())

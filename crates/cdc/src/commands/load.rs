@@ -11,10 +11,12 @@ use cdc_core::config::ConfigError;
 use cdc_core::envelope::EventFormat;
 use cdc_core::pipeline::Pipeline;
 use cdc_kafka::{topic_pattern, KafkaSource};
+use cdc_core::Sink;
 use cdc_warehouse::duckdb::DuckDbSink;
+use cdc_warehouse::snowflake::SnowflakeSink;
 use tokio::sync::watch;
 
-use crate::cli::{LoadArgs, LoadSink};
+use crate::cli::{LoadArgs, WarehouseSink};
 use crate::config::Config;
 
 pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<bool>) -> Result<()> {
@@ -41,11 +43,31 @@ pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<b
     } else {
         config.load.topics.clone()
     };
-    let sink = match args.sink {
-        LoadSink::Duckdb => DuckDbSink::open(config.duckdb.clone())?,
-    };
-    tracing::info!(path = %config.duckdb.path.display(), offsets = ?sink.applied_offsets(), "warehouse open");
-    let source = KafkaSource::start(&config.kafka, &config.load, &topics, dead_letter_topic, side_topics)
+    match args.sink {
+        WarehouseSink::Duckdb => {
+            let sink = DuckDbSink::open(config.duckdb.clone())?;
+            tracing::info!(path = %config.duckdb.path.display(), offsets = ?sink.applied_offsets(), "warehouse open");
+            consume(&config, &topics, dead_letter_topic, side_topics, sink, shutdown).await
+        }
+        WarehouseSink::Snowflake => {
+            config.snowflake.validate("snowflake")?;
+            let sink = SnowflakeSink::open(config.snowflake.clone()).await?;
+            tracing::info!(url = %config.snowflake.base_url(), offsets = ?sink.applied_offsets(), "Snowflake open");
+            consume(&config, &topics, dead_letter_topic, side_topics, sink, shutdown).await
+        }
+    }
+}
+
+/// Runs the consumer group into `sink` until shutdown.
+async fn consume<K: Sink>(
+    config: &Config,
+    topics: &[String],
+    dead_letter_topic: String,
+    side_topics: HashSet<String>,
+    sink: K,
+    shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    let source = KafkaSource::start(&config.kafka, &config.load, topics, dead_letter_topic, side_topics)
         .await
         .context("cannot start the Kafka consumer")?;
     let mut pipeline = Pipeline::new(source, sink, config.pipeline.clone());

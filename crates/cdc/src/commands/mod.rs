@@ -33,8 +33,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db { command: DbCommand::Init { no_sample_data, replication_role } } => {
             db::init(Config::load(cli.config.as_deref())?.config, no_sample_data, replication_role).await
         }
-        Command::Config { command: ConfigCommand::Check { connect } } => {
-            config_check::run(Config::load(cli.config.as_deref())?, connect).await
+        Command::Config { command: ConfigCommand::Check { connect, snowflake } } => {
+            config_check::run(Config::load(cli.config.as_deref())?, connect, snowflake).await
         }
     }
 }

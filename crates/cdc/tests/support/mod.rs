@@ -91,3 +91,51 @@ pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
     }
     waiter.join().unwrap().expect("wait for cdc")
 }
+
+/// A running `cdc` process, killed if the test ends (or panics) without stopping it. Its log (at `CDC_LOG`,
+/// default info) goes to a file in the test's directory, or in `CDC_TEST_LOG_DIR` to keep it; when the test
+/// panics, the log's tail is printed.
+pub struct Role {
+    child: Option<Child>,
+    log: std::path::PathBuf,
+}
+
+impl Role {
+    pub fn child(&mut self) -> Child {
+        self.child.take().expect("running")
+    }
+
+    pub fn log_contains(&self, text: &str) -> bool {
+        std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains(text))
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of {}:", self.log.display());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+pub fn spawn(cluster: &PgCluster, dir: &Path, args: &[&str]) -> Role {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let logs = std::env::var_os("CDC_TEST_LOG_DIR").map_or_else(|| dir.to_path_buf(), Into::into);
+    let log = logs.join(format!("{}-{n}-{}.log", std::process::id(), args[0]));
+    let mut cmd = cdc(cluster, "postgres", dir);
+    cmd.args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .env("CDC_LOG", std::env::var("CDC_LOG").unwrap_or_else(|_| "info".into()));
+    Role { child: Some(cmd.spawn().unwrap()), log }
+}
