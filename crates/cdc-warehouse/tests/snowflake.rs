@@ -83,7 +83,8 @@ async fn mixed_workload_stays_equal(mode: DeleteMode) {
     let sink = db.sync_into(&tables, open(&server, mode).await).await;
     assert_equal(&db, sink.client()).await;
     if mode == DeleteMode::Soft {
-        let deleted = sf_dump(sink.client(), "SELECT COUNT(*) FROM cdc_db.public.accounts WHERE _cdc_deleted").await;
+        let deleted =
+            sf_dump(sink.client(), "SELECT COUNT(*) FROM cdc_db.public.accounts WHERE _cdc_deleted").await;
         assert_ne!(deleted, [vec![Some("0".to_owned())]], "soft deletes keep deleted rows, marked");
     }
 }
@@ -189,7 +190,12 @@ const TYPES_EXPECTED: &[(&str, &str, &str, &str)] = &[
     ("c_date", "DATE", "TO_VARCHAR(c_date, 'YYYY-MM-DD')", "2024-02-29"),
     ("c_time", "TIME", "TO_VARCHAR(c_time, 'HH24:MI:SS.FF6')", "13:14:15.123456"),
     ("c_timetz", "TEXT", "c_timetz", "13:14:15.000000+05:30:00"),
-    ("c_timestamp", "TIMESTAMP_NTZ", "TO_VARCHAR(c_timestamp, 'YYYY-MM-DD HH24:MI:SS.FF6')", "2024-01-02 03:04:05.678901"),
+    (
+        "c_timestamp",
+        "TIMESTAMP_NTZ",
+        "TO_VARCHAR(c_timestamp, 'YYYY-MM-DD HH24:MI:SS.FF6')",
+        "2024-01-02 03:04:05.678901",
+    ),
     (
         "c_timestamptz",
         "TIMESTAMP_TZ",
@@ -242,7 +248,9 @@ async fn every_type_lands_with_its_mapped_snowflake_type_and_the_source_value() 
             problems.push(format!("{column}: type {actual}, want {ty}"));
         }
         for id in [1, 2] {
-            let value = sf_dump(client, &format!("SELECT {expr} FROM cdc_db.public.every_type WHERE id = {id}")).await;
+            let value =
+                sf_dump(client, &format!("SELECT {expr} FROM cdc_db.public.every_type WHERE id = {id}"))
+                    .await;
             if value != [vec![Some(expected.to_string())]] {
                 problems.push(format!("{column} (row {id}): {value:?}, want {expected:?}"));
             }
@@ -285,4 +293,72 @@ async fn names_with_spaces_quotes_mixed_case_and_unicode_load_and_cannot_inject_
     .await;
     assert_same("Order \"Items\"", &source, &warehouse);
     assert_eq!(source.len(), 2);
+}
+
+/// Key-pair (an encrypted PKCS#8 key, made by openssl), OAuth and programmatic-access-token logins, verified by
+/// the server (it checks the JWT's signature against the public key).
+#[tokio::test]
+async fn key_pair_oauth_and_pat_logins_work_and_a_wrong_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        let status =
+            std::process::Command::new("openssl").args(args).current_dir(dir.path()).status().unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "plain.pem"]);
+    openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        "plain.pem",
+        "-out",
+        "key.p8",
+        "-passout",
+        "pass:kp-pass",
+    ]);
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "other.pem"]);
+    let server = FakeSnow::start_with(cdc_test_support::FakeSnowOptions {
+        public_key_pem: Some(dir.path().join("plain.pem")),
+        oauth_token: Some("oauth-ok".into()),
+        pat: Some("pat-ok".into()),
+        warehouses: vec!["COMPUTE_WH".into()],
+        ..Default::default()
+    });
+    let base = SnowflakeConfig { password: None, ..config(&server, DeleteMode::Hard) };
+    let select_one = |config: SnowflakeConfig| async move {
+        let client = Client::connect(&config).await?;
+        client.query("SELECT 1", Bindings::None).await.map(|r| r.scalar().map(str::to_owned))
+    };
+    let key_pair = SnowflakeConfig {
+        private_key_path: Some(dir.path().join("key.p8")),
+        private_key_passphrase: Some(cdc_core::config::Secret::new("kp-pass")),
+        ..base.clone()
+    };
+    assert_eq!(select_one(key_pair).await.expect("key-pair login"), Some("1".to_owned()));
+    let oauth = SnowflakeConfig { token: Some(cdc_core::config::Secret::new("oauth-ok")), ..base.clone() };
+    assert_eq!(select_one(oauth).await.expect("OAuth login"), Some("1".to_owned()));
+    let pat = SnowflakeConfig {
+        authenticator: Some(cdc_warehouse::snowflake::Authenticator::ProgrammaticAccessToken),
+        token: Some(cdc_core::config::Secret::new("pat-ok")),
+        ..base.clone()
+    };
+    assert_eq!(select_one(pat).await.expect("PAT login"), Some("1".to_owned()));
+    let wrong_key = SnowflakeConfig { private_key_path: Some(dir.path().join("other.pem")), ..base.clone() };
+    let refused = select_one(wrong_key).await.expect_err("a key the user does not have is refused");
+    assert_eq!(refused.code(), Some("390144"), "{refused}");
+    assert!(
+        refused.hint().unwrap_or_default().contains("SNOWFLAKE_PRIVATE_KEY_PATH"),
+        "{:?}",
+        refused.hint()
+    );
+    let wrong_pass = SnowflakeConfig {
+        private_key_path: Some(dir.path().join("key.p8")),
+        private_key_passphrase: Some(cdc_core::config::Secret::new("nope")),
+        ..base
+    };
+    let refused = select_one(wrong_pass).await.expect_err("wrong passphrase");
+    assert!(refused.to_string().contains("passphrase"), "{refused}");
+    assert!(!format!("{refused:?}").contains("kp-pass"));
 }

@@ -244,6 +244,33 @@ mod tests {
         config.validate().unwrap();
         assert_eq!(config.load.group_id, "cdc-load");
         assert!(config.duckdb.exclusive);
+        assert_eq!(config.snowflake.warehouse, "COMPUTE_WH");
+    }
+
+    #[test]
+    fn the_seed_s_snowflake_variables_apply_and_stay_secret() {
+        let mut config = Config::default();
+        let env = |name: &str| {
+            Some(
+                match name {
+                    "SNOWFLAKE_ACCOUNT" => "org-acct",
+                    "SNOWFLAKE_USER" => "loader",
+                    "SNOWFLAKE_PASSWORD" => "sn0w-s3cret",
+                    "SNOWFLAKE_DATABASE" => "ANALYTICS",
+                    "SNOWFLAKE_SCHEMA" => "RAW",
+                    "SNOWFLAKE_WAREHOUSE" => "WH",
+                    "SNOWFLAKE_ROLE" => "LOADER",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        };
+        let applied = config.snowflake.apply_env(env).unwrap();
+        assert_eq!(applied.len(), 7);
+        config.snowflake.validate("snowflake").unwrap();
+        assert_eq!(config.snowflake.base_url(), "https://org-acct.snowflakecomputing.com:443");
+        assert!(!format!("{config:?}").contains("sn0w-s3cret"));
+        assert!(!toml::to_string(&config).unwrap().contains("sn0w-s3cret"));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use cdc_kafka::{group_lag, KafkaConfig};
 use cdc_test_support::workload::{workload, DUMPS, TABLES};
 use cdc_test_support::{wait_for_every, PgCluster, Tansu};
 
-use crate::support::{assert_clear_failure, cdc, confirmed_flush, output_within, slot_caught_up, spawn, Role};
+use crate::support::{
+    assert_clear_failure, cdc, confirmed_flush, output_within, slot_caught_up, spawn, Role,
+};
 
 const WAIT: Duration = Duration::from_secs(300);
 /// Checks here create a Kafka client or open the shared DuckDB file (which a loader then waits for): not too often.
@@ -525,12 +527,41 @@ async fn capture_to_kafka_then_load_into_snowflake_survives_killed_loaders() {
     writer.await.unwrap();
     let sf = crate::snowflake::reader(&server).await;
     let (c, s) = (&client, &sf);
-    wait_for_every("capture and the Snowflake loader to catch up", WAIT, Duration::from_secs(1), || async move {
-        (slot_caught_up(c).await && crate::snowflake::snowflake_difference(c, s).await.is_none()).then_some(())
-    })
+    wait_for_every(
+        "capture and the Snowflake loader to catch up",
+        WAIT,
+        Duration::from_secs(1),
+        || async move {
+            (slot_caught_up(c).await && crate::snowflake::snowflake_difference(c, s).await.is_none())
+                .then_some(())
+        },
+    )
     .await;
     stop(capture);
     stop(load);
     crate::snowflake::assert_snowflake_equal(&client, &sf).await;
     assert!(committed(&broker).await > 0, "offsets committed after the Snowflake commits");
+}
+
+#[tokio::test]
+async fn cdc_load_into_snowflake_with_a_wrong_password_fails_clearly_and_commits_no_offset() {
+    let server = crate::snowflake::server();
+    let Stack { cluster, broker, client, dir } = Stack::start().await;
+    let snowflake =
+        crate::snowflake::snowflake_toml(&server).replace(crate::snowflake::PASSWORD, "wrong-password");
+    let snowflake: &'static str = Box::leak(snowflake.into_boxed_str());
+    write_config(dir.path(), &broker, Extra { tables: snowflake, ..Extra::default() });
+    workload(&client, 200, 41).await;
+    let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
+    let c = &client;
+    wait_for_every("capture to publish the workload", WAIT, POLL, || async move {
+        slot_caught_up(c).await.then_some(())
+    })
+    .await;
+    let mut cmd = cdc(&cluster, "postgres", dir.path());
+    cmd.args(["load", "--sink", "snowflake"]).env("CDC_LOG", "debug");
+    let out = output_within(cmd, Duration::from_secs(120));
+    assert_clear_failure(&out, &["login failed", "SNOWFLAKE_PASSWORD"], "wrong-password");
+    stop(capture);
+    assert_eq!(committed(&broker).await, 0, "no offset committed without a warehouse commit");
 }

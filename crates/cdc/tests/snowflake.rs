@@ -73,7 +73,9 @@ fn canonical_json(text: &str) -> String {
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
                 serde_json::Value::Object(entries.into_iter().collect())
             }
-            serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sort).collect()),
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sort).collect())
+            }
             other => other,
         }
     }
@@ -231,8 +233,13 @@ async fn refused(server: &FakeSnow, env: &[(&str, &str)], expect: &[&str], secre
 #[tokio::test]
 async fn wrong_credentials_expired_tokens_unknown_warehouses_and_missing_privileges_fail_clearly() {
     let server = server();
-    refused(&server, &[("SNOWFLAKE_PASSWORD", "not-the-password")], &["login failed", "SNOWFLAKE_PASSWORD"], "not-the-password")
-        .await;
+    refused(
+        &server,
+        &[("SNOWFLAKE_PASSWORD", "not-the-password")],
+        &["login failed", "SNOWFLAKE_PASSWORD"],
+        "not-the-password",
+    )
+    .await;
     refused(
         &server,
         &[("SNOWFLAKE_AUTHENTICATOR", "oauth"), ("SNOWFLAKE_TOKEN", "expired-oauth-token")],
@@ -292,7 +299,10 @@ async fn config_check_logs_in_and_checks_privileges_without_writing() {
     );
     let tables = reader(&server)
         .await
-        .query("SELECT COUNT(*) FROM cdc_db.information_schema.tables WHERE table_schema = 'PUBLIC'", Bindings::None)
+        .query(
+            "SELECT COUNT(*) FROM cdc_db.information_schema.tables WHERE table_schema = 'PUBLIC'",
+            Bindings::None,
+        )
         .await
         .unwrap();
     assert_eq!(tables.scalar(), Some("0"), "config check wrote nothing");

@@ -108,7 +108,10 @@ impl Default for SnowflakeConfig {
 
 impl SnowflakeConfig {
     /// The seed's variables (and ours): returns the names that were set.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<Vec<&'static str>, ConfigError> {
+    pub fn apply_env(
+        &mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<&'static str>, ConfigError> {
         let mut applied = Vec::new();
         let mut take = |name: &'static str| {
             let value = get(name).filter(|v| !v.is_empty());
@@ -127,18 +130,19 @@ impl SnowflakeConfig {
             self.password = Some(Secret::new(v));
         }
         if let Some(v) = take("SNOWFLAKE_AUTHENTICATOR") {
-            self.authenticator = Some(match v.to_ascii_lowercase().as_str() {
-                "snowflake" => Authenticator::Snowflake,
-                "snowflake_jwt" => Authenticator::SnowflakeJwt,
-                "oauth" => Authenticator::Oauth,
-                "programmatic_access_token" => Authenticator::ProgrammaticAccessToken,
-                _ => {
-                    return Err(ConfigError::invalid(
+            self.authenticator =
+                Some(match v.to_ascii_lowercase().as_str() {
+                    "snowflake" => Authenticator::Snowflake,
+                    "snowflake_jwt" => Authenticator::SnowflakeJwt,
+                    "oauth" => Authenticator::Oauth,
+                    "programmatic_access_token" => Authenticator::ProgrammaticAccessToken,
+                    _ => return Err(ConfigError::invalid(
                         "SNOWFLAKE_AUTHENTICATOR",
-                        format!("{v:?}: expected snowflake, snowflake_jwt, oauth or programmatic_access_token"),
-                    ))
-                }
-            });
+                        format!(
+                            "{v:?}: expected snowflake, snowflake_jwt, oauth or programmatic_access_token"
+                        ),
+                    )),
+                });
         }
         if let Some(v) = take("SNOWFLAKE_PRIVATE_KEY_PATH") {
             self.private_key_path = Some(v.into());
@@ -193,7 +197,11 @@ impl SnowflakeConfig {
             ConfigError::invalid(key(k), format!("is required: {what} (or set {var})"))
         };
         if self.account.trim().is_empty() {
-            return Err(missing("account", "SNOWFLAKE_ACCOUNT", "the account identifier, e.g. myorg-myaccount"));
+            return Err(missing(
+                "account",
+                "SNOWFLAKE_ACCOUNT",
+                "the account identifier, e.g. myorg-myaccount",
+            ));
         }
         if self.user.trim().is_empty() {
             return Err(missing("user", "SNOWFLAKE_USER", "the login name"));
@@ -205,11 +213,19 @@ impl SnowflakeConfig {
             return Err(missing("schema", "SNOWFLAKE_SCHEMA", "the schema for the sink's tables"));
         }
         if self.warehouse.trim().is_empty() {
-            return Err(missing("warehouse", "SNOWFLAKE_WAREHOUSE", "the virtual warehouse that runs the MERGEs"));
+            return Err(missing(
+                "warehouse",
+                "SNOWFLAKE_WAREHOUSE",
+                "the virtual warehouse that runs the MERGEs",
+            ));
         }
         match self.authenticator() {
             Authenticator::Snowflake if self.password.is_none() => {
-                return Err(missing("password", "SNOWFLAKE_PASSWORD", "the password (or configure key-pair auth)"))
+                return Err(missing(
+                    "password",
+                    "SNOWFLAKE_PASSWORD",
+                    "the password (or configure key-pair auth)",
+                ))
             }
             Authenticator::SnowflakeJwt if self.private_key_path.is_none() => {
                 return Err(missing("private_key_path", "SNOWFLAKE_PRIVATE_KEY_PATH", "the PEM private key"))
@@ -220,7 +236,10 @@ impl SnowflakeConfig {
             _ => {}
         }
         if !matches!(self.protocol.as_str(), "https" | "http") {
-            return Err(ConfigError::invalid(key("protocol"), format!("{:?}: expected https or http", self.protocol)));
+            return Err(ConfigError::invalid(
+                key("protocol"),
+                format!("{:?}: expected https or http", self.protocol),
+            ));
         }
         if self.query_timeout_secs == 0 {
             return Err(ConfigError::invalid(key("query_timeout_secs"), "must be at least 1"));

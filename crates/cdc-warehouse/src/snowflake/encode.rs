@@ -59,7 +59,10 @@ mod tests {
             staging_text(&Value::Timestamp(TimestampValue::PosInfinity), &TargetType::Timestamp),
             Err(Unrepresentable)
         );
-        assert_eq!(staging_text(&Value::Float64(f64::NEG_INFINITY), &TargetType::Double), Ok(Some("-inf".into())));
+        assert_eq!(
+            staging_text(&Value::Float64(f64::NEG_INFINITY), &TargetType::Double),
+            Ok(Some("-inf".into()))
+        );
         assert_eq!(staging_text(&Value::Time(86_400_000_000), &TargetType::Time), Err(Unrepresentable));
     }
 }

@@ -27,9 +27,9 @@ use self::client::{Bind, Bindings, Client, SnowflakeError};
 pub use self::config::{Authenticator, SnowflakeConfig};
 use self::sql::{config_ident, fold, meta_columns, q, reported_type, type_name, Staging, STAGE_META_BINDS};
 use crate::error::WarehouseError;
+use crate::meta;
 use crate::plan::{plan, Position, RowAction, TablePlan};
 use crate::types::{target_type, TargetType};
-use crate::meta;
 
 /// Rows per array-bound INSERT request.
 const ROWS_PER_INSERT: usize = 1000;
@@ -70,7 +70,8 @@ fn failed(during: impl Into<String>) -> impl FnOnce(SnowflakeError) -> Warehouse
 impl SnowflakeSink {
     /// Logs in, selects the warehouse, creates the database and schema if allowed, and reads back the progress.
     pub async fn open(config: SnowflakeConfig) -> Result<SnowflakeSink, WarehouseError> {
-        let client = Client::connect(&config).await.map_err(failed(format!("logging in at {}", config.base_url())))?;
+        let client =
+            Client::connect(&config).await.map_err(failed(format!("logging in at {}", config.base_url())))?;
         let database = config_ident(&config.database);
         let home = format!("{database}.{}", config_ident(&config.schema));
         let mut sink = SnowflakeSink {
@@ -115,7 +116,8 @@ impl SnowflakeSink {
     /// `cdc config check`: logs in, selects the warehouse, database and schema, and checks the role may create
     /// tables there (a temporary table, dropped at once: nothing persists).
     pub async fn check(config: &SnowflakeConfig) -> Result<(), WarehouseError> {
-        let client = Client::connect(config).await.map_err(failed(format!("logging in at {}", config.base_url())))?;
+        let client =
+            Client::connect(config).await.map_err(failed(format!("logging in at {}", config.base_url())))?;
         let database = config_ident(&config.database);
         let sink = SnowflakeSink {
             client,
@@ -135,7 +137,8 @@ impl SnowflakeSink {
             &format!("checking that the role may create tables in {}", sink.home),
         )
         .await?;
-        sink.run("DROP TABLE IF EXISTS \"_CDC_PRIVILEGE_CHECK\"", Bindings::None, "dropping the check table").await?;
+        sink.run("DROP TABLE IF EXISTS \"_CDC_PRIVILEGE_CHECK\"", Bindings::None, "dropping the check table")
+            .await?;
         sink.client.close().await;
         Ok(())
     }
@@ -181,7 +184,12 @@ impl SnowflakeSink {
         .map(drop)
     }
 
-    async fn run(&self, sql: &str, bindings: Bindings, during: &str) -> Result<client::QueryResult, WarehouseError> {
+    async fn run(
+        &self,
+        sql: &str,
+        bindings: Bindings,
+        during: &str,
+    ) -> Result<client::QueryResult, WarehouseError> {
         self.client.query(sql, bindings).await.map_err(failed(during))
     }
 
@@ -248,10 +256,11 @@ impl SnowflakeSink {
                 _ => None,
             };
             self.schemas.insert(cell(0));
-            tables
-                .entry(TableId::new(cell(0), cell(1)))
-                .or_default()
-                .push((cell(2), cell(3).to_ascii_uppercase(), numeric));
+            tables.entry(TableId::new(cell(0), cell(1))).or_default().push((
+                cell(2),
+                cell(3).to_ascii_uppercase(),
+                numeric,
+            ));
         }
         Ok(tables)
     }
@@ -294,7 +303,11 @@ impl SnowflakeSink {
     }
 
     /// Creates the table, or adds new columns and widens numbers. A column the source dropped stays.
-    async fn evolve(&mut self, plan: &TablePlan, columns: &[(String, TargetType)]) -> Result<(), WarehouseError> {
+    async fn evolve(
+        &mut self,
+        plan: &TablePlan,
+        columns: &[(String, TargetType)],
+    ) -> Result<(), WarehouseError> {
         let (sf, target) = self.target(&plan.schema.id);
         let id = &plan.schema.id;
         if !self.schemas.contains(&sf.schema) && self.config.create_schemas {
@@ -313,8 +326,12 @@ impl SnowflakeSink {
                 .chain(meta_columns().iter().map(|(n, t)| format!("{} {t}", q(n))))
                 .collect::<Vec<_>>()
                 .join(", ");
-            self.run(&format!("CREATE TABLE IF NOT EXISTS {target} ({defs})"), Bindings::None, &format!("creating table {id}"))
-                .await?;
+            self.run(
+                &format!("CREATE TABLE IF NOT EXISTS {target} ({defs})"),
+                Bindings::None,
+                &format!("creating table {id}"),
+            )
+            .await?;
             tracing::info!(table = %id, columns = columns.len(), "created Snowflake table");
             let known = columns
                 .iter()
@@ -360,7 +377,11 @@ impl SnowflakeSink {
                     if let (Some((hp, hs)), Some((wp, ws))) = (have_numeric, wanted_numeric) {
                         if hs == &ws && wp > *hp {
                             self.run(
-                                &format!("ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {}", q(name), type_name(ty)),
+                                &format!(
+                                    "ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {}",
+                                    q(name),
+                                    type_name(ty)
+                                ),
                                 Bindings::None,
                                 &format!("widening column {name} of {id}"),
                             )
@@ -406,10 +427,18 @@ impl SnowflakeSink {
         let id = &plan.schema.id;
         let (_, target) = self.target(id);
         if let Some(truncate) = plan.truncate {
-            let (statement, values) =
-                sql::truncate(&target, self.config.delete_mode, truncate.commit_lsn.as_u64(), truncate.event_lsn.as_u64());
-            self.run(&statement, Bindings::Row(values.into_iter().map(Bind::fixed).collect()), &format!("truncating {id}"))
-                .await?;
+            let (statement, values) = sql::truncate(
+                &target,
+                self.config.delete_mode,
+                truncate.commit_lsn.as_u64(),
+                truncate.event_lsn.as_u64(),
+            );
+            self.run(
+                &statement,
+                Bindings::Row(values.into_iter().map(Bind::fixed).collect()),
+                &format!("truncating {id}"),
+            )
+            .await?;
         }
         if plan.rows.is_empty() {
             return Ok(());
@@ -421,7 +450,8 @@ impl SnowflakeSink {
             columns,
             key: &key,
         };
-        self.run(&staging.create_raw(), Bindings::None, &format!("creating the staging table of {id}")).await?;
+        self.run(&staging.create_raw(), Bindings::None, &format!("creating the staging table of {id}"))
+            .await?;
         let mut unsent = vec![false; columns.len()];
         let mut unrepresentable: HashSet<&str> = HashSet::new();
         for rows in plan.rows.chunks(ROWS_PER_INSERT) {
@@ -439,9 +469,12 @@ impl SnowflakeSink {
                     Some(row.position.commit_lsn.as_u64().to_string()),
                     Some(row.position.event_lsn.as_u64().to_string()),
                     Some(row.xid.to_string()),
-                    encode::staging_text(&Value::TimestampTz(cdc_core::TimestampValue::Micros(row.source_ts_micros)), &TargetType::TimestampTz)
-                        .ok()
-                        .flatten(),
+                    encode::staging_text(
+                        &Value::TimestampTz(cdc_core::TimestampValue::Micros(row.source_ts_micros)),
+                        &TargetType::TimestampTz,
+                    )
+                    .ok()
+                    .flatten(),
                 ];
                 for (i, cell) in meta.into_iter().enumerate() {
                     binds[i].1.push(cell);
@@ -457,27 +490,48 @@ impl SnowflakeSink {
                     binds[7 + 2 * c].1.push(Some(sent.to_string()));
                 }
             }
-            self.run(&staging.insert_raw(), Bindings::Columns(binds), &format!("staging rows of {id}")).await?;
+            self.run(&staging.insert_raw(), Bindings::Columns(binds), &format!("staging rows of {id}"))
+                .await?;
         }
         if !unrepresentable.is_empty() {
             tracing::warn!(table = %id, columns = ?unrepresentable, "values outside Snowflake's range (infinite or BC dates, 24:00:00) loaded as NULL");
         }
-        self.run(&staging.create_typed(), Bindings::None, &format!("converting the staged rows of {id}")).await?;
+        self.run(&staging.create_typed(), Bindings::None, &format!("converting the staged rows of {id}"))
+            .await?;
         for (c, (name, _)) in columns.iter().enumerate() {
             if unsent[c] {
-                self.run(&staging.fill_unsent(&target, name), Bindings::None, &format!("keeping unchanged {name} of {id}"))
-                    .await?;
+                self.run(
+                    &staging.fill_unsent(&target, name),
+                    Bindings::None,
+                    &format!("keeping unchanged {name} of {id}"),
+                )
+                .await?;
             }
         }
-        self.run(&staging.merge(&target, self.config.delete_mode), Bindings::None, &format!("merging into {id}")).await?;
+        self.run(
+            &staging.merge(&target, self.config.delete_mode),
+            Bindings::None,
+            &format!("merging into {id}"),
+        )
+        .await?;
         for table in [&staging.raw, &staging.typed] {
-            self.run(&format!("DROP TABLE IF EXISTS {}", q(table)), Bindings::None, "dropping a staging table").await?;
+            self.run(
+                &format!("DROP TABLE IF EXISTS {}", q(table)),
+                Bindings::None,
+                "dropping a staging table",
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Upserts one progress row: UPDATE, then INSERT when there was none.
-    async fn upsert(&self, table: &str, key: &[(&str, Bind)], values: &[(&str, Bind)]) -> Result<(), WarehouseError> {
+    async fn upsert(
+        &self,
+        table: &str,
+        key: &[(&str, Bind)],
+        values: &[(&str, Bind)],
+    ) -> Result<(), WarehouseError> {
         let table = format!("{}.{}", self.home, q(&fold(table)));
         let set = values.iter().map(|(c, _)| format!("{} = ?", q(c))).collect::<Vec<_>>().join(", ");
         let filter = key.iter().map(|(c, _)| format!("{} = ?", q(c))).collect::<Vec<_>>().join(" AND ");

@@ -164,9 +164,7 @@ impl Staging<'_> {
         let columns = self
             .columns
             .iter()
-            .flat_map(|(n, t)| {
-                [format!("{} AS {}", convert(&q(n), t), q(n)), q(&present(n))]
-            })
+            .flat_map(|(n, t)| [format!("{} AS {}", convert(&q(n), t), q(n)), q(&present(n))])
             .collect::<Vec<_>>()
             .join(", ");
         format!(
@@ -219,7 +217,15 @@ impl Staging<'_> {
             .columns
             .iter()
             .map(|(n, _)| q(n))
-            .chain([op.clone(), lsn.clone(), ev.clone(), tx.clone(), ts.clone(), synced.clone(), deleted.clone()])
+            .chain([
+                op.clone(),
+                lsn.clone(),
+                ev.clone(),
+                tx.clone(),
+                ts.clone(),
+                synced.clone(),
+                deleted.clone(),
+            ])
             .collect::<Vec<_>>()
             .join(", ");
         let insert_values = self

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use cdc_core::config::{PipelineConfig, PostgresConfig, Secret, SnapshotMode, SourceConfig};
 use cdc_core::pipeline::Pipeline;
-use cdc_core::Sink;
 use cdc_core::postgres::PgSource;
+use cdc_core::Sink;
 use cdc_test_support::{wait_for, PgCluster};
 use cdc_warehouse::duckdb::{DuckDbConfig, DuckDbSink};
 use cdc_warehouse::DeleteMode;

@@ -80,7 +80,10 @@ impl SnowflakeError {
 }
 
 /// The setting a login error code points at.
-pub(crate) fn login_setting(code: &str, authenticator: crate::snowflake::config::Authenticator) -> &'static str {
+pub(crate) fn login_setting(
+    code: &str,
+    authenticator: crate::snowflake::config::Authenticator,
+) -> &'static str {
     use crate::snowflake::config::Authenticator as A;
     match (code, authenticator) {
         // Unknown account/host.

@@ -153,9 +153,10 @@ impl Client {
                 data["PASSWORD"] = json!(c.password.as_ref().map(Secret::expose).unwrap_or_default());
             }
             Authenticator::SnowflakeJwt => {
-                let key = self.key.as_ref().ok_or_else(|| {
-                    SnowflakeError::Protocol("key-pair login without a loaded key".into())
-                })?;
+                let key = self
+                    .key
+                    .as_ref()
+                    .ok_or_else(|| SnowflakeError::Protocol("key-pair login without a loaded key".into()))?;
                 data["AUTHENTICATOR"] = json!(authenticator.wire_name());
                 data["TOKEN"] =
                     json!(key.login_jwt(&c.account, &c.user, SystemTime::now(), Duration::from_secs(3600)));
@@ -262,7 +263,8 @@ impl Client {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
-            response = self.send_with_retries(|| self.http.get(format!("{}{path}", self.base_url)), token).await?;
+            response =
+                self.send_with_retries(|| self.http.get(format!("{}{path}", self.base_url)), token).await?;
         }
         if response["success"].as_bool() != Some(true) {
             return Err(SnowflakeError::Sql {
@@ -278,8 +280,10 @@ impl Client {
     /// Logs the session out (its temporary tables go with it). Best effort.
     pub async fn close(&self) {
         let token = self.token.lock().await.clone();
-        let request =
-            self.http.post(format!("{}/session?delete=true", self.base_url)).header("Authorization", auth_header(&token));
+        let request = self
+            .http
+            .post(format!("{}/session?delete=true", self.base_url))
+            .header("Authorization", auth_header(&token));
         let _ = request.timeout(Duration::from_secs(5)).send().await;
     }
 
@@ -340,7 +344,10 @@ impl Client {
                             }
                             Ok(Err((_, b))) => {
                                 // 4xx with a non-JSON body (a proxy's page): not retryable, not a statement error.
-                                return Err(SnowflakeError::Protocol(format!("HTTP {status}: {}", excerpt(&b))));
+                                return Err(SnowflakeError::Protocol(format!(
+                                    "HTTP {status}: {}",
+                                    excerpt(&b)
+                                )));
                             }
                             Err(e) => format!("reading the response: {e}"),
                         }
@@ -354,8 +361,10 @@ impl Client {
                 return Err(SnowflakeError::Unavailable { url: self.base_url.clone(), attempts, last });
             }
             tracing::warn!(attempt = attempts, error = %last, retry_in = ?pause, "Snowflake request failed; retrying");
-            tokio::time::sleep(pause + Duration::from_millis(fastrand::u64(0..=pause.as_millis() as u64 / 2)))
-                .await;
+            tokio::time::sleep(
+                pause + Duration::from_millis(fastrand::u64(0..=pause.as_millis() as u64 / 2)),
+            )
+            .await;
             pause = (pause * 2).min(Duration::from_secs(10));
         }
     }
@@ -391,7 +400,10 @@ fn request_id() -> String {
 fn gzip(body: &Json) -> Result<Vec<u8>, SnowflakeError> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let bytes = serde_json::to_vec(body).map_err(|e| SnowflakeError::Protocol(e.to_string()))?;
-    encoder.write_all(&bytes).and_then(|()| encoder.finish()).map_err(|e| SnowflakeError::Protocol(e.to_string()))
+    encoder
+        .write_all(&bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| SnowflakeError::Protocol(e.to_string()))
 }
 
 /// The rows of a successful response, JSON or Arrow.
