@@ -20,6 +20,8 @@ through unchanged, body bytes included (gzip bodies as sent). In front of it, in
    `{"fail_next": N, "status": 503, "match": "MERGE"}` (the next N query requests whose sqlText contains `match`,
    case-insensitive, answer `status` with a small non-JSON body and are not forwarded),
    `{"expire_sessions": true}` (every session token issued so far answers 390112 from then on; a new login works),
+   `"after_forwarding": true` with `fail_next` (the statement runs, then its reply is replaced by the error, as when
+   a reply is lost), `{"expire_on": "MERGE"}` (the next query containing the text expires every session first),
    `{"reset": true}` (drops pending faults and zeroes the counters). `GET /_stats` returns the counters (logins,
    failed_logins, queries, injected_failures, expired, rejected_queries) and the server's pid.
 
@@ -99,6 +101,9 @@ class Fault:
     remaining: int
     status: int
     match: str | None
+    # "before": answer without forwarding; "after": forward (the statement runs), then answer the error anyway,
+    # as when a reply is lost on its way back.
+    when: str = "before"
 
 
 @dataclass
@@ -107,6 +112,8 @@ class State:
     public_key: Any = None
     sessions: dict[str, Session] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    # Query texts that, when next seen, expire every session first (that query then answers 390112).
+    expire_on: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -399,6 +406,13 @@ async def query(scope, receive, send) -> str:
     request = decode_json(scope, body) or {}
     sql_text = request.get("sqlText") if isinstance(request.get("sqlText"), str) else ""
 
+    for match in list(STATE.expire_on):
+        if match.lower() in sql_text.lower():
+            STATE.expire_on.remove(match)
+            for session in STATE.sessions.values():
+                session.expired = True
+            break
+
     if fault := take_fault(sql_text):
         STATE.stats["injected_failures"] += 1
         try:
@@ -406,8 +420,12 @@ async def query(scope, receive, send) -> str:
         except ValueError:
             phrase = "Error"
         html = f"<html><body><h1>{fault.status} {phrase}</h1></body></html>\n"
+        if fault.when == "after":
+            async def discard(message) -> None:
+                pass
+            await forward(scope, body, receive, discard)
         await Response(html, status_code=fault.status, media_type="text/html")(scope, receive, send)
-        return "injected failure"
+        return "injected failure" + (" after forwarding" if fault.when == "after" else "")
 
     token = session_token(scope)
     session = STATE.sessions.get(token) if token else None
@@ -467,7 +485,7 @@ async def faults(scope, receive, send) -> str:
         request = json.loads(await read_body(receive) or b"{}")
         if not isinstance(request, dict):
             raise ValueError("the body must be a JSON object")
-        unknown = set(request) - {"fail_next", "status", "match", "expire_sessions", "reset"}
+        unknown = set(request) - {"fail_next", "status", "match", "after_forwarding", "expire_sessions", "expire_on", "reset"}
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)}")
         fail_next, status, match = request.get("fail_next", 0), request.get("status", 503), request.get("match")
@@ -482,9 +500,13 @@ async def faults(scope, receive, send) -> str:
         return "bad request"
     if request.get("reset"):
         STATE.faults.clear()
+        STATE.expire_on.clear()
         STATE.reset_stats()
     if fail_next:
-        STATE.faults.append(Fault(fail_next, status, match or None))
+        when = "after" if request.get("after_forwarding") else "before"
+        STATE.faults.append(Fault(fail_next, status, match or None, when))
+    if isinstance(request.get("expire_on"), str):
+        STATE.expire_on.append(request["expire_on"])
     if request.get("expire_sessions"):
         for session in STATE.sessions.values():
             session.expired = True

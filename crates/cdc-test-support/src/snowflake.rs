@@ -184,6 +184,18 @@ impl FakeSnow {
         self.control(serde_json::json!({ "fail_next": n, "status": status, "match": matching }));
     }
 
+    /// Like [`FakeSnow::fail_next`], but each request first runs in fakesnow and only its reply is replaced by the
+    /// error: a reply lost on its way back, after the statement took effect.
+    pub fn fail_next_after_running(&self, n: u32, status: u16, matching: Option<&str>) {
+        self.control(serde_json::json!({ "fail_next": n, "status": status, "match": matching, "after_forwarding": true }));
+    }
+
+    /// The next query whose SQL text contains `matching` (case-insensitive) expires every session first, so it
+    /// and every later request of those sessions answer 390112.
+    pub fn expire_sessions_on(&self, matching: &str) {
+        self.control(serde_json::json!({ "expire_on": matching }));
+    }
+
     /// Every session token issued so far answers its next (and every later) request with 390112 "Your session
     /// has expired. Please login again."; new logins work.
     pub fn expire_sessions(&self) {

@@ -19,6 +19,12 @@ pub enum WarehouseError {
         #[source]
         source: crate::snowflake::client::SnowflakeError,
     },
+    /// Two source names map to one warehouse name (Snowflake folds unquoted names to upper case).
+    #[error("columns {first:?} and {second:?} of {table} both become warehouse column {warehouse:?}")]
+    NameClash { table: String, first: String, second: String, warehouse: String },
+    /// A key value the warehouse type cannot hold.
+    #[error("key column {column} of {table} holds a value the warehouse type cannot hold")]
+    UnrepresentableKey { table: String, column: String },
     #[error("cannot change column {column} of {table} from {from} to {to}")]
     IncompatibleType { table: String, column: String, from: String, to: String },
 }
@@ -28,9 +34,16 @@ impl WarehouseError {
         match self {
             WarehouseError::Open { hint, .. } => Some((*hint).to_owned()),
             WarehouseError::IncompatibleType { .. } => {
-                Some("the source narrowed a column type; rename or recreate the warehouse column".into())
+                Some("the warehouse cannot change the column to the new type; rename or recreate the warehouse column".into())
             }
             WarehouseError::Sql { .. } => None,
+            WarehouseError::NameClash { .. } => {
+                Some("rename one of the source columns; names PostgreSQL folds to lower case are upper-cased".into())
+            }
+            WarehouseError::UnrepresentableKey { .. } => Some(
+                "Snowflake has no infinite or BC dates and timestamps, nor 24:00:00; such a key cannot be loaded"
+                    .into(),
+            ),
             #[cfg(feature = "snowflake")]
             WarehouseError::Snowflake { source, .. } => source.hint(),
         }

@@ -6,10 +6,11 @@
 //! and an upsert of the new one.
 //!
 //! "Newest" is by stream position, not by place in the batch. From PostgreSQL the two agree. Read back from
-//! Kafka they need not: partitions interleave freely, and a row's changes share a partition except for the
-//! delete of the old key in a key change (it travels with the new key) and a truncate (which has no key). So an
-//! older change never replaces a newer one of its key, and a truncate removes only what is older than itself,
-//! including older changes that arrive after it.
+//! Kafka they need not: partitions interleave freely. Our producer keeps a key's changes in one partition (a key
+//! change goes out as a delete keyed by the old key and a create keyed by the new one), but a truncate goes to
+//! every partition, and a Debezium-style `u` event that changes the key carries the old key's delete in the new
+//! key's partition. So an older change never replaces a newer one of its key, and a truncate removes only what
+//! is older than itself, including older changes that arrive after it.
 
 use std::collections::HashMap;
 
@@ -287,7 +288,7 @@ mod tests {
         assert_eq!(rows[0].action, RowAction::Delete);
     }
 
-    /// Kafka partitions interleave: the delete of an old key travels with the new key's partition.
+    /// Kafka partitions interleave: a key-changing `u` event carries the old key's delete in the new key's partition.
     #[test]
     fn an_older_change_read_late_never_replaces_a_newer_one() {
         let events = vec![

@@ -501,11 +501,13 @@ async fn capture_stops_clearly_on_a_missing_topic_an_oversized_message_and_faile
 }
 
 #[tokio::test]
-async fn capture_to_kafka_then_load_into_snowflake_survives_killed_loaders() {
+async fn capture_to_kafka_then_load_into_snowflake_with_soft_deletes_survives_killed_loaders() {
     let server = crate::snowflake::server();
     let Stack { cluster, broker, client, dir } = Stack::start().await;
-    // The loader's [snowflake] section after the other settings (it is the file's last table).
-    let snowflake: &'static str = Box::leak(crate::snowflake::snowflake_toml(&server).into_boxed_str());
+    // The loader's [snowflake] section after the other settings (it is the file's last table); soft deletes here
+    // (`cdc run`'s kill test uses hard ones).
+    let snowflake = format!("{}delete_mode = \"soft\"\n", crate::snowflake::snowflake_toml(&server));
+    let snowflake: &'static str = Box::leak(snowflake.into_boxed_str());
     write_config(dir.path(), &broker, Extra { tables: snowflake, ..Extra::default() });
     let total = size() / 2;
     workload(&client, total / 10, 31).await;
@@ -537,10 +539,35 @@ async fn capture_to_kafka_then_load_into_snowflake_survives_killed_loaders() {
         },
     )
     .await;
+    // One more delete, of a row the warehouse holds: soft mode keeps it, marked.
+    let id: i32 = client
+        .query_one("DELETE FROM accounts WHERE id = (SELECT min(id) FROM accounts) RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    wait_for_every("the delete to reach Snowflake", WAIT, Duration::from_secs(1), || async move {
+        (slot_caught_up(c).await && crate::snowflake::snowflake_difference(c, s).await.is_none())
+            .then_some(())
+    })
+    .await;
     stop(capture);
     stop(load);
     crate::snowflake::assert_snowflake_equal(&client, &sf).await;
     assert!(committed(&broker).await > 0, "offsets committed after the Snowflake commits");
+    let marked = sf
+        .query(
+            "SELECT _cdc_op, _cdc_deleted::VARCHAR FROM cdc_db.public.accounts WHERE id = ?",
+            cdc_warehouse::snowflake::client::Bindings::Row(vec![
+                cdc_warehouse::snowflake::client::Bind::fixed(id),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        marked.rows,
+        [vec![Some("d".to_owned()), Some("true".to_owned())]],
+        "soft deletes keep the deleted row, marked"
+    );
 }
 
 #[tokio::test]

@@ -16,6 +16,9 @@ use cdc_warehouse::snowflake::SnowflakeConfig;
 use crate::support::{assert_clear_failure, cdc, confirmed_flush, output_within, slot_caught_up, spawn};
 
 const WAIT: Duration = Duration::from_secs(300);
+/// The last run drains what the killed ones left: at full size a backlog of ~100k changes, and fakesnow stages
+/// rows at about 6 ms each.
+const FINAL_WAIT: Duration = Duration::from_secs(1800);
 pub const PASSWORD: &str = "s3cret-Snow-pw";
 
 /// `[snowflake]` pointing at `server`, plus the workload's tables.
@@ -131,7 +134,7 @@ pub async fn snowflake_difference(pg: &tokio_postgres::Client, sf: &Client) -> O
 
 fn write_config(dir: &Path, server: &FakeSnow) {
     let config = format!(
-        "[source]\ntables = [\"accounts\", \"docs\", \"events\", \"pairs\"]\n[pipeline]\nbatch_size = 500\n\
+        "[source]\ntables = [\"accounts\", \"docs\", \"events\", \"pairs\"]\n[pipeline]\nbatch_size = 20000\n\
          poll_timeout_ms = 200\n{}",
         snowflake_toml(server)
     );
@@ -188,7 +191,7 @@ async fn kill_dash_nine_of_cdc_run_into_snowflake_leaves_it_equal_to_the_source(
 
     let mut role = spawn(&cluster, dir.path(), &["run", "--sink", "snowflake"]);
     let c = &client;
-    wait_for("the final run to catch up", WAIT, || async move {
+    wait_for("the final run to catch up", FINAL_WAIT, || async move {
         let streaming = c
             .query_opt("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot' AND active", &[])
             .await

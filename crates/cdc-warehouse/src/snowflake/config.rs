@@ -130,19 +130,20 @@ impl SnowflakeConfig {
             self.password = Some(Secret::new(v));
         }
         if let Some(v) = take("SNOWFLAKE_AUTHENTICATOR") {
-            self.authenticator =
-                Some(match v.to_ascii_lowercase().as_str() {
-                    "snowflake" => Authenticator::Snowflake,
-                    "snowflake_jwt" => Authenticator::SnowflakeJwt,
-                    "oauth" => Authenticator::Oauth,
-                    "programmatic_access_token" => Authenticator::ProgrammaticAccessToken,
-                    _ => return Err(ConfigError::invalid(
+            self.authenticator = Some(match v.to_ascii_lowercase().as_str() {
+                "snowflake" => Authenticator::Snowflake,
+                "snowflake_jwt" => Authenticator::SnowflakeJwt,
+                "oauth" => Authenticator::Oauth,
+                "programmatic_access_token" => Authenticator::ProgrammaticAccessToken,
+                _ => {
+                    return Err(ConfigError::invalid(
                         "SNOWFLAKE_AUTHENTICATOR",
                         format!(
                             "{v:?}: expected snowflake, snowflake_jwt, oauth or programmatic_access_token"
                         ),
-                    )),
-                });
+                    ))
+                }
+            });
         }
         if let Some(v) = take("SNOWFLAKE_PRIVATE_KEY_PATH") {
             self.private_key_path = Some(v.into());

@@ -50,6 +50,10 @@ pub struct SnowflakeSink {
     pending: Vec<ChangeEvent>,
     applied: Option<Position>,
     applied_offsets: HashMap<(String, i32), i64>,
+    /// Per table, the columns added in the source with a fill value (what older rows read as), as staging text.
+    fills: HashMap<TableId, Vec<(String, TargetType, String)>>,
+    /// Table schema versions whose older rows were filled in this process.
+    filled: HashSet<(TableId, u32)>,
 }
 
 impl std::fmt::Debug for SnowflakeSink {
@@ -84,6 +88,8 @@ impl SnowflakeSink {
             pending: Vec::new(),
             applied: None,
             applied_offsets: HashMap::new(),
+            fills: HashMap::new(),
+            filled: HashSet::new(),
         };
         sink.use_objects(true).await?;
         sink.run(
@@ -129,6 +135,8 @@ impl SnowflakeSink {
             pending: Vec::new(),
             applied: None,
             applied_offsets: HashMap::new(),
+            fills: HashMap::new(),
+            filled: HashSet::new(),
         };
         sink.use_objects(false).await?;
         sink.run(
@@ -206,10 +214,22 @@ impl SnowflakeSink {
                 "reading progress",
             )
             .await?;
-        self.applied = progress.rows.first().and_then(|row| {
-            let lsn = |i: usize| row.get(i)?.as_deref()?.parse::<u64>().ok().map(Lsn::new);
-            Some(Position { commit_lsn: lsn(0)?, event_lsn: lsn(1)? })
-        });
+        let unreadable = |table: &str| WarehouseError::Snowflake {
+            during: format!("reading progress from {}.{}", self.home, q(&fold(table))),
+            source: SnowflakeError::Protocol(
+                "a progress row has a NULL or non-numeric position; fix or delete the row".into(),
+            ),
+        };
+        self.applied = match progress.rows.first() {
+            None => None,
+            Some(row) => {
+                let lsn = |i: usize| row.get(i)?.as_deref()?.parse::<u64>().ok().map(Lsn::new);
+                match (lsn(0), lsn(1)) {
+                    (Some(commit_lsn), Some(event_lsn)) => Some(Position { commit_lsn, event_lsn }),
+                    _ => return Err(unreadable(meta::PROGRESS_TABLE)),
+                }
+            }
+        };
         let offsets = self
             .run(
                 &format!(
@@ -224,13 +244,14 @@ impl SnowflakeSink {
         self.applied_offsets = offsets
             .rows
             .iter()
-            .filter_map(|row| {
+            .map(|row| {
                 let topic = row.first()?.clone()?;
                 let partition = row.get(1)?.as_deref()?.parse().ok()?;
                 let next = row.get(2)?.as_deref()?.parse().ok()?;
                 Some(((topic, partition), next))
             })
-            .collect();
+            .collect::<Option<_>>()
+            .ok_or_else(|| unreadable(meta::LOG_OFFSETS_TABLE))?;
         Ok(())
     }
 
@@ -348,29 +369,18 @@ impl SnowflakeSink {
             let (wanted, wanted_numeric) = reported_type(ty);
             match existing.iter().find(|(n, _, _)| n == name) {
                 None => {
+                    // IF NOT EXISTS: another loader of the group, or this one before a crash, may have added it.
+                    // Older rows get the source's fill value after the MERGE (`fill_older_rows`).
                     self.run(
-                        &format!("ALTER TABLE {target} ADD COLUMN {} {}", q(name), type_name(ty)),
+                        &format!(
+                            "ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {} {}",
+                            q(name),
+                            type_name(ty)
+                        ),
                         Bindings::None,
                         &format!("adding column {name} to {id}"),
                     )
                     .await?;
-                    // Rows that predate the column read as its fill value in the source: give them the same.
-                    let fill = plan
-                        .schema
-                        .columns
-                        .iter()
-                        .find(|c| fold(&c.name) == *name)
-                        .and_then(|c| Some((c, c.fill_value.as_deref()?)))
-                        .and_then(|(c, text)| cdc_core::value::parse_text(&c.pg_type, text).ok())
-                        .and_then(|value| encode::staging_text(&value, ty).ok().flatten());
-                    if let Some(fill) = fill {
-                        self.run(
-                            &format!("UPDATE {target} SET {} = {}", q(name), sql::convert("?", ty)),
-                            Bindings::Row(vec![Bind::text(fill)]),
-                            &format!("filling the new column {name} of {id}"),
-                        )
-                        .await?;
-                    }
                     tracing::info!(table = %id, column = %name, r#type = %type_name(ty), "added Snowflake column");
                 }
                 Some((_, have, have_numeric)) if have.is_empty() || *have == wanted => {
@@ -423,7 +433,24 @@ impl SnowflakeSink {
         Ok(())
     }
 
+    /// [`Self::apply_once`], started over once if the session was renewed meanwhile (a new session has lost the
+    /// staging tables; every step is idempotent, so redoing them is safe).
     async fn apply(&self, plan: &TablePlan, columns: &[(String, TargetType)]) -> Result<(), WarehouseError> {
+        let generation = self.client.session_generation();
+        match self.apply_once(plan, columns).await {
+            Err(e) if self.client.session_generation() != generation => {
+                tracing::info!(table = %plan.schema.id, error = %e, "Snowflake session renewed mid-batch; staging again");
+                self.apply_once(plan, columns).await
+            }
+            result => result,
+        }
+    }
+
+    async fn apply_once(
+        &self,
+        plan: &TablePlan,
+        columns: &[(String, TargetType)],
+    ) -> Result<(), WarehouseError> {
         let id = &plan.schema.id;
         let (_, target) = self.target(id);
         if let Some(truncate) = plan.truncate {
@@ -482,10 +509,20 @@ impl SnowflakeSink {
                 for (c, (value, (name, ty))) in row.values.iter().zip(columns).enumerate() {
                     let sent = !matches!(value, Value::Unchanged);
                     unsent[c] |= !sent;
-                    let text = encode::staging_text(value, ty).unwrap_or_else(|_| {
-                        unrepresentable.insert(name.as_str());
-                        None
-                    });
+                    let text = match encode::staging_text(value, ty) {
+                        Ok(text) => text,
+                        // NULL would merge distinct keys into one row.
+                        Err(_) if key.contains(&c) => {
+                            return Err(WarehouseError::UnrepresentableKey {
+                                table: id.to_string(),
+                                column: name.clone(),
+                            })
+                        }
+                        Err(_) => {
+                            unrepresentable.insert(name.as_str());
+                            None
+                        }
+                    };
                     binds[6 + 2 * c].1.push(text);
                     binds[7 + 2 * c].1.push(Some(sent.to_string()));
                 }
@@ -501,7 +538,7 @@ impl SnowflakeSink {
         for (c, (name, _)) in columns.iter().enumerate() {
             if unsent[c] {
                 self.run(
-                    &staging.fill_unsent(&target, name),
+                    &staging.fill_unsent(&target, c),
                     Bindings::None,
                     &format!("keeping unchanged {name} of {id}"),
                 )
@@ -522,6 +559,70 @@ impl SnowflakeSink {
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// Gives rows written before a column existed in the source the value the source reads for them (PostgreSQL's
+    /// fill value of a column added with a default). Runs after a plan's MERGE, so it is repeated after a crash:
+    /// - a plan of the version that has the column fills rows older than its first change, once per version and
+    ///   process (its own rows carry the column);
+    /// - a plan of an older version, merged after the column was added (a late partition, a replay), fills the rows
+    ///   it may just have written without the column, each time.
+    async fn fill_older_rows(
+        &mut self,
+        plan: &TablePlan,
+        columns: &[(String, TargetType)],
+    ) -> Result<(), WarehouseError> {
+        let (sf, target) = self.target(&plan.schema.id);
+        let id = &plan.schema.id;
+        for (column, (name, ty)) in plan.schema.columns.iter().zip(columns) {
+            let Some(text) = column.fill_value.as_deref() else { continue };
+            let Some(fill) = cdc_core::value::parse_text(&column.pg_type, text)
+                .ok()
+                .and_then(|value| encode::staging_text(&value, ty).ok().flatten())
+            else {
+                continue;
+            };
+            let known = self.fills.entry(sf.clone()).or_default();
+            if !known.iter().any(|(n, _, _)| n == name) {
+                known.push((name.clone(), ty.clone(), fill));
+            }
+        }
+        let (Some(first), Some(last)) =
+            (plan.rows.iter().map(|r| r.position).min(), plan.rows.iter().map(|r| r.position).max())
+        else {
+            return Ok(());
+        };
+        let mut work = Vec::new();
+        for (name, ty, fill) in self.fills.get(&sf).into_iter().flatten() {
+            if columns.iter().any(|(n, _)| n == name) {
+                if !self.filled.contains(&(sf.clone(), plan.schema.version)) {
+                    work.push((name.clone(), ty.clone(), fill.clone(), first));
+                }
+            } else {
+                // Everything this older version wrote is at or before `last`; the column came after.
+                let after = Position {
+                    commit_lsn: last.commit_lsn,
+                    event_lsn: Lsn::new(last.event_lsn.as_u64() + 1),
+                };
+                work.push((name.clone(), ty.clone(), fill.clone(), after));
+            }
+        }
+        for (name, ty, fill, before) in work {
+            let binds = vec![
+                Bind::text(fill),
+                Bind::fixed(before.commit_lsn.as_u64()),
+                Bind::fixed(before.commit_lsn.as_u64()),
+                Bind::fixed(before.event_lsn.as_u64()),
+            ];
+            self.run(
+                &Staging::fill_older(&target, &name, &ty),
+                Bindings::Row(binds),
+                &format!("filling column {name} of {id} for rows that predate it"),
+            )
+            .await?;
+        }
+        self.filled.insert((sf, plan.schema.version));
         Ok(())
     }
 
@@ -560,6 +661,9 @@ impl SnowflakeSink {
 
     /// Commits the pending events that the warehouse does not hold yet; on failure they stay pending.
     async fn commit_pending(&mut self) -> Result<(), WarehouseError> {
+        // Other loaders of a consumer group may have applied (and recorded) some of these since we last looked:
+        // skip them exactly as a replay is skipped.
+        self.read_progress().await?;
         let mut fresh = std::mem::take(&mut self.pending);
         fresh.retain(|e| !self.already_applied(e));
         let committed = self.commit(&fresh).await;
@@ -586,8 +690,10 @@ impl SnowflakeSink {
         for plan in plan(fresh) {
             let columns: Vec<(String, TargetType)> =
                 plan.schema.columns.iter().map(|c| (fold(&c.name), target_type(c))).collect();
+            check_unique(&plan, &columns)?;
             self.evolve(&plan, &columns).await?;
             self.apply(&plan, &columns).await?;
+            self.fill_older_rows(&plan, &columns).await?;
         }
         for ((topic, partition), next) in &offsets {
             self.upsert(
@@ -616,6 +722,21 @@ impl SnowflakeSink {
         self.applied_offsets.extend(offsets);
         Ok(())
     }
+}
+
+/// Two source columns must not fold to one Snowflake name (`id` and `"ID"`).
+fn check_unique(plan: &TablePlan, columns: &[(String, TargetType)]) -> Result<(), WarehouseError> {
+    for (i, (name, _)) in columns.iter().enumerate() {
+        if let Some(j) = columns[..i].iter().position(|(other, _)| other == name) {
+            return Err(WarehouseError::NameClash {
+                table: plan.schema.id.to_string(),
+                first: plan.schema.columns[j].name.clone(),
+                second: plan.schema.columns[i].name.clone(),
+                warehouse: name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Sink for SnowflakeSink {

@@ -109,9 +109,9 @@ pub fn meta_columns() -> [(String, &'static str); 7] {
     ]
 }
 
-/// Name of a staged column's presence flag.
-pub fn present(column: &str) -> String {
-    format!("{column}__PRESENT")
+/// Name of the presence flag of the staged column at `index` (by index, so no source name can clash with it).
+pub fn sent(index: usize) -> String {
+    format!("_CDC_STG_SENT_{index}")
 }
 
 /// The staging layout of one plan: metadata cells, then per source column its text and presence flag.
@@ -124,14 +124,22 @@ pub struct Staging<'a> {
     pub key: &'a [usize],
 }
 
-/// Staging metadata columns: the action ('u' upsert, 'd' delete), op code, positions, xid, source time.
+/// Staging metadata columns: the action ('u' upsert, 'd' delete), op code, positions, xid, source time. The
+/// `_CDC_STG_` prefix keeps them apart from source columns (`_op`, `_lsn` are plausible source names).
+const ACTION: &str = "_CDC_STG_ACTION";
+const OP: &str = "_CDC_STG_OP";
+const LSN: &str = "_CDC_STG_LSN";
+const EVENT_LSN: &str = "_CDC_STG_EVENT_LSN";
+const TX_ID: &str = "_CDC_STG_TX_ID";
+const SOURCE_TS: &str = "_CDC_STG_SOURCE_TS";
+const SYNCED_AT: &str = "_CDC_STG_SYNCED_AT";
 const STAGE_META: [(&str, &str); 6] = [
-    ("_ACTION", "VARCHAR"),
-    ("_OP", "VARCHAR"),
-    ("_LSN", "NUMBER(20,0)"),
-    ("_EVENT_LSN", "NUMBER(20,0)"),
-    ("_TX_ID", "NUMBER(19,0)"),
-    ("_SOURCE_TS", "VARCHAR"),
+    (ACTION, "VARCHAR"),
+    (OP, "VARCHAR"),
+    (LSN, "NUMBER(20,0)"),
+    (EVENT_LSN, "NUMBER(20,0)"),
+    (TX_ID, "NUMBER(19,0)"),
+    (SOURCE_TS, "VARCHAR"),
 ];
 
 /// Bind types of the staging metadata columns, in order.
@@ -139,16 +147,15 @@ pub const STAGE_META_BINDS: [&str; 6] = ["TEXT", "TEXT", "FIXED", "FIXED", "FIXE
 
 impl Staging<'_> {
     pub fn create_raw(&self) -> String {
-        let defs = STAGE_META
-            .iter()
-            .map(|(n, t)| format!("{} {t}", q(n)))
-            .chain(
-                self.columns
-                    .iter()
-                    .flat_map(|(n, _)| [format!("{} VARCHAR", q(n)), format!("{} BOOLEAN", q(&present(n)))]),
-            )
-            .collect::<Vec<_>>()
-            .join(", ");
+        let defs =
+            STAGE_META
+                .iter()
+                .map(|(n, t)| format!("{} {t}", q(n)))
+                .chain(self.columns.iter().enumerate().flat_map(|(i, (n, _))| {
+                    [format!("{} VARCHAR", q(n)), format!("{} BOOLEAN", q(&sent(i)))]
+                }))
+                .collect::<Vec<_>>()
+                .join(", ");
         format!("CREATE OR REPLACE TEMPORARY TABLE {} ({defs})", q(&self.raw))
     }
 
@@ -164,33 +171,46 @@ impl Staging<'_> {
         let columns = self
             .columns
             .iter()
-            .flat_map(|(n, t)| [format!("{} AS {}", convert(&q(n), t), q(n)), q(&present(n))])
+            .enumerate()
+            .flat_map(|(i, (n, t))| [format!("{} AS {}", convert(&q(n), t), q(n)), q(&sent(i))])
             .collect::<Vec<_>>()
             .join(", ");
         format!(
             "CREATE OR REPLACE TEMPORARY TABLE {typed} AS SELECT {action}, {op}, {lsn}, {ev}, {tx}, \
              CAST({ts} AS TIMESTAMP_TZ(6)) AS {ts}, CURRENT_TIMESTAMP() AS {synced}, {columns} FROM {raw} \
-             QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {lsn} DESC, {ev} DESC) = 1",
+             QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {lsn} DESC, {ev} DESC, {action} DESC) = 1",
             typed = q(&self.typed),
             raw = q(&self.raw),
-            action = q("_ACTION"),
-            op = q("_OP"),
-            lsn = q("_LSN"),
-            ev = q("_EVENT_LSN"),
-            tx = q("_TX_ID"),
-            ts = q("_SOURCE_TS"),
-            synced = q("_SYNCED_AT"),
+            action = q(ACTION),
+            op = q(OP),
+            lsn = q(LSN),
+            ev = q(EVENT_LSN),
+            tx = q(TX_ID),
+            ts = q(SOURCE_TS),
+            synced = q(SYNCED_AT),
         )
     }
 
-    /// Fills a column the change did not send (unchanged TOAST) with the target row's value.
-    pub fn fill_unsent(&self, target: &str, column: &str) -> String {
+    /// Fills the column at `index`, where the change did not send it (unchanged TOAST), with the target row's value.
+    pub fn fill_unsent(&self, target: &str, index: usize) -> String {
         format!(
             "UPDATE {typed} AS s SET {c} = t.{c} FROM {target} AS t WHERE {on} AND NOT s.{p}",
             typed = q(&self.typed),
-            c = q(column),
-            p = q(&present(column)),
+            c = q(&self.columns[index].0),
+            p = q(&sent(index)),
             on = self.on(),
+        )
+    }
+
+    /// Gives rows older than a position (three numeric bindings: lsn, lsn, event lsn) that lack the column
+    /// their source rows read as `fill` (one text binding, first) that value: rows written before the column
+    /// existed in the source.
+    pub fn fill_older(target: &str, column: &str, ty: &TargetType) -> String {
+        let [_, lsn, ev, ..] = meta_columns().map(|(n, _)| q(&n));
+        format!(
+            "UPDATE {target} SET {c} = {v} WHERE {c} IS NULL AND ({lsn} < ? OR ({lsn} = ? AND {ev} < ?))",
+            c = q(column),
+            v = convert("?", ty)
         )
     }
 
@@ -206,10 +226,11 @@ impl Staging<'_> {
     /// The MERGE of `typed` into `target`.
     pub fn merge(&self, target: &str, mode: DeleteMode) -> String {
         let [op, lsn, ev, tx, ts, synced, deleted] = meta_columns().map(|(n, _)| q(&n));
-        let newer = format!("(t.{lsn} < s.\"_LSN\" OR (t.{lsn} = s.\"_LSN\" AND t.{ev} < s.\"_EVENT_LSN\"))");
+        let [s_action, s_op, s_lsn, s_ev, s_tx, s_ts, s_synced] =
+            [ACTION, OP, LSN, EVENT_LSN, TX_ID, SOURCE_TS, SYNCED_AT].map(|c| format!("s.{}", q(c)));
+        let newer = format!("(t.{lsn} < {s_lsn} OR (t.{lsn} = {s_lsn} AND t.{ev} < {s_ev}))");
         let meta_set = format!(
-            "{op} = s.\"_OP\", {lsn} = s.\"_LSN\", {ev} = s.\"_EVENT_LSN\", {tx} = s.\"_TX_ID\", \
-             {ts} = s.\"_SOURCE_TS\", {synced} = s.\"_SYNCED_AT\""
+            "{op} = {s_op}, {lsn} = {s_lsn}, {ev} = {s_ev}, {tx} = {s_tx}, {ts} = {s_ts}, {synced} = {s_synced}"
         );
         let set_columns =
             self.columns.iter().map(|(n, _)| format!("{c} = s.{c}", c = q(n))).collect::<Vec<_>>().join(", ");
@@ -232,10 +253,7 @@ impl Staging<'_> {
             .columns
             .iter()
             .map(|(n, _)| format!("s.{}", q(n)))
-            .chain(
-                ["_OP", "_LSN", "_EVENT_LSN", "_TX_ID", "_SOURCE_TS", "_SYNCED_AT"]
-                    .map(|c| format!("s.{}", q(c))),
-            )
+            .chain([s_op, s_lsn.clone(), s_ev.clone(), s_tx, s_ts, s_synced])
             .chain(["FALSE".to_owned()])
             .collect::<Vec<_>>()
             .join(", ");
@@ -245,10 +263,10 @@ impl Staging<'_> {
         };
         format!(
             "MERGE INTO {target} AS t USING {typed} AS s ON {on} \
-             WHEN MATCHED AND s.\"_ACTION\" = 'd' AND {newer} THEN {on_delete} \
-             WHEN MATCHED AND s.\"_ACTION\" = 'u' AND {newer} THEN UPDATE SET {set_columns}, {meta_set}, \
+             WHEN MATCHED AND {s_action} = 'd' AND {newer} THEN {on_delete} \
+             WHEN MATCHED AND {s_action} = 'u' AND {newer} THEN UPDATE SET {set_columns}, {meta_set}, \
              {deleted} = FALSE \
-             WHEN NOT MATCHED AND s.\"_ACTION\" = 'u' THEN INSERT ({insert_columns}) VALUES ({insert_values})",
+             WHEN NOT MATCHED AND {s_action} = 'u' THEN INSERT ({insert_columns}) VALUES ({insert_values})",
             typed = q(&self.typed),
             on = self.on(),
         )
@@ -306,7 +324,7 @@ mod tests {
         let columns = vec![("ID".to_owned(), TargetType::Integer), ("N".to_owned(), TargetType::Json)];
         let staging = Staging { raw: "r".into(), typed: "s".into(), columns: &columns, key: &[0] };
         let merge = staging.merge("\"DB\".\"PUBLIC\".\"T\"", DeleteMode::Hard);
-        assert_eq!(merge.matches("t.\"_CDC_LSN\" < s.\"_LSN\"").count(), 2, "{merge}");
+        assert_eq!(merge.matches("t.\"_CDC_LSN\" < s.\"_CDC_STG_LSN\"").count(), 2, "{merge}");
         assert!(merge.contains("THEN DELETE"));
         assert!(staging.create_typed().contains("PARSE_JSON(\"N\") AS \"N\""));
         assert!(staging.create_typed().contains("QUALIFY ROW_NUMBER()"));

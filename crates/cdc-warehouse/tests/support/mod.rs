@@ -49,11 +49,16 @@ impl Db {
             ..Default::default()
         })
         .expect("open duckdb");
-        self.sync_into(tables, sink).await;
+        self.sync_into(tables, sink, 2000).await;
     }
 
-    /// [`Db::sync`] into any sink; returns the sink.
-    pub async fn sync_into<K: Sink + Send + 'static>(&self, tables: &[&str], sink: K) -> K {
+    /// [`Db::sync`] into any sink, `batch_size` events per flush at most; returns the sink.
+    pub async fn sync_into<K: Sink + Send + 'static>(
+        &self,
+        tables: &[&str],
+        sink: K,
+        batch_size: usize,
+    ) -> K {
         let source = SourceConfig {
             tables: tables.iter().map(|t| t.to_string()).collect(),
             snapshot_mode: SnapshotMode::Initial,
@@ -63,8 +68,7 @@ impl Db {
         };
         let src = PgSource::start(self.pg(), source).await.expect("source");
         let (stop, rx) = watch::channel(false);
-        let mut pipeline =
-            Pipeline::new(src, sink, PipelineConfig { batch_size: 2000, poll_timeout_ms: 100 });
+        let mut pipeline = Pipeline::new(src, sink, PipelineConfig { batch_size, poll_timeout_ms: 100 });
         let task = tokio::spawn(async move {
             pipeline.run(rx).await.expect("pipeline");
             pipeline.into_parts().1
@@ -97,7 +101,7 @@ impl Db {
             self.client.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]).await.unwrap().get(0);
         let c = &self.client;
         let end = &end;
-        wait_for("the slot to confirm the end of WAL", Duration::from_secs(120), || async move {
+        wait_for("the slot to confirm the end of WAL", Duration::from_secs(900), || async move {
             c.query_opt(
                 "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot'
                  AND confirmed_flush_lsn >= $1::text::pg_lsn",

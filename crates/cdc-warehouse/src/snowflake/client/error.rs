@@ -69,6 +69,12 @@ impl SnowflakeError {
                  SNOWFLAKE_PRIVATE_KEY_PASSPHRASE, or PKCS#1)"
                     .into(),
             ),
+            _ if self.is_missing_object() => Some(
+                "the object does not exist or the role cannot see it: check SNOWFLAKE_WAREHOUSE, \
+                 SNOWFLAKE_DATABASE and SNOWFLAKE_SCHEMA, grant the role in SNOWFLAKE_ROLE USAGE on them, or set \
+                 [snowflake].create_schemas = true"
+                    .into(),
+            ),
             _ if self.is_privilege() => Some(
                 "grant the role in SNOWFLAKE_ROLE USAGE on the warehouse, database and schema and CREATE TABLE \
                  on the schema (or point SNOWFLAKE_ROLE at a role that has them)"
@@ -86,14 +92,18 @@ pub(crate) fn login_setting(
 ) -> &'static str {
     use crate::snowflake::config::Authenticator as A;
     match (code, authenticator) {
-        // Unknown account/host.
-        ("390201" | "390189", _) => "SNOWFLAKE_ACCOUNT ([snowflake].account)",
+        // The role is not granted to the user, or does not exist.
+        ("390189", _) => "SNOWFLAKE_ROLE ([snowflake].role): a role granted to SNOWFLAKE_USER",
+        ("390201", _) => "SNOWFLAKE_ACCOUNT ([snowflake].account)",
         (_, A::Snowflake) => "SNOWFLAKE_USER and SNOWFLAKE_PASSWORD ([snowflake].user, .password)",
         (_, A::SnowflakeJwt) => {
             "SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY_PATH (the user's RSA_PUBLIC_KEY must match the key)"
         }
         ("390318", A::Oauth) => "SNOWFLAKE_TOKEN: the OAuth access token expired; get a new one",
-        (_, A::Oauth) => "SNOWFLAKE_TOKEN (an OAuth access token for SNOWFLAKE_USER)",
+        (_, A::Oauth) => {
+            "SNOWFLAKE_TOKEN (an OAuth access token for SNOWFLAKE_USER; for a programmatic access token set \
+             SNOWFLAKE_AUTHENTICATOR=programmatic_access_token)"
+        }
         (_, A::ProgrammaticAccessToken) => "SNOWFLAKE_TOKEN (a programmatic access token for SNOWFLAKE_USER)",
     }
 }

@@ -82,6 +82,8 @@ pub struct Client {
     /// The session token; replaced when the session is renewed.
     token: Mutex<Secret>,
     sequence: std::sync::atomic::AtomicU64,
+    /// Counts logins: a new session has lost the temporary tables of the old one.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Client {
@@ -120,10 +122,17 @@ impl Client {
             key,
             token: Mutex::new(Secret::default()),
             sequence: std::sync::atomic::AtomicU64::new(1),
+            generation: std::sync::atomic::AtomicU64::new(0),
         };
         let token = client.login().await?;
         *client.token.lock().await = token;
         Ok(client)
+    }
+
+    /// Changes whenever the client logs in again (an expired session): temporary tables of the previous session
+    /// are gone, so work that created some must start over.
+    pub fn session_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The base URL requests go to.
@@ -237,6 +246,7 @@ impl Client {
                 tracing::info!(code = %code, "Snowflake session expired; logging in again");
                 let fresh = self.login().await?;
                 *self.token.lock().await = fresh;
+                self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 renewed = true;
                 continue;
             }
