@@ -30,7 +30,8 @@ pub enum LogFormat {
 pub enum Command {
     /// The embedded pipeline: PostgreSQL → DuckDB in one process (no Kafka).
     Run(RunArgs),
-    /// Compare the source with the DuckDB warehouse table by table (row counts and checksums).
+    /// Compare the source with the warehouse (DuckDB, or Snowflake with --sink snowflake) table by table: row
+    /// counts and checksums.
     Verify(VerifyArgs),
     /// Capture changes from PostgreSQL (snapshot, then logical replication) and write Debezium-style events.
     Capture(CaptureArgs),
@@ -124,6 +125,9 @@ pub enum WarehouseSink {
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
+    /// The warehouse to compare with: `duckdb` or `snowflake` ([snowflake], SNOWFLAKE_*).
+    #[arg(long, value_enum, default_value_t = WarehouseSink::Duckdb)]
+    pub sink: WarehouseSink,
     /// DuckDB database file (overrides [duckdb].path).
     #[arg(long, value_name = "PATH")]
     pub duckdb: Option<PathBuf>,

@@ -205,6 +205,13 @@ async fn kill_dash_nine_of_cdc_run_into_snowflake_leaves_it_equal_to_the_source(
     assert!(child.wait().unwrap().success(), "SIGTERM exits 0");
     assert_snowflake_equal(&client, &reader(&server).await).await;
     assert!(!role.log_contains(PASSWORD), "the password was logged");
+    // The operator's check agrees.
+    let mut verify = cdc(&cluster, "postgres", dir.path());
+    verify.args(["verify", "--sink", "snowflake"]);
+    let out = output_within(verify, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("all 4 tables match"), "{stdout}");
 }
 
 /// `cdc run --sink snowflake` with one setting broken: a clear error naming it, the slot not created or
