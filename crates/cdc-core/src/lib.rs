@@ -16,6 +16,7 @@ pub mod change;
 pub mod config;
 pub mod envelope;
 pub mod lsn;
+pub mod metrics;
 pub mod pgoutput;
 pub mod pgtype;
 pub mod pipeline;

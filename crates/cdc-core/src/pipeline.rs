@@ -38,11 +38,19 @@ pub struct Pipeline<S, K> {
     sink: K,
     config: PipelineConfig,
     stats: PipelineStats,
+    /// The `pipeline` label of its metrics.
+    name: String,
 }
 
 impl<S: Source, K: Sink> Pipeline<S, K> {
     pub fn new(source: S, sink: K, config: PipelineConfig) -> Self {
-        Pipeline { source, sink, config, stats: PipelineStats::default() }
+        Pipeline { source, sink, config, stats: PipelineStats::default(), name: "cdc".into() }
+    }
+
+    /// Names the pipeline in its metrics (`pipeline` label).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
     }
 
     /// Runs until the source is finished or `shutdown` turns true; returns the run's counters.
@@ -76,6 +84,9 @@ impl<S: Source, K: Sink> Pipeline<S, K> {
             if batch.events.is_empty() && batch.checkpoint.is_none() {
                 continue;
             }
+            let started = Instant::now();
+            let counts = BatchCounts::of(&batch.events);
+            counts.record(crate::metrics::EVENTS_CAPTURED, &self.name);
             // 3-4. Write and make durable.
             if !batch.events.is_empty() {
                 self.sink.write(&batch).await.map_err(PipelineError::Sink)?;
@@ -88,10 +99,55 @@ impl<S: Source, K: Sink> Pipeline<S, K> {
                 self.source.ack(checkpoint).await.map_err(PipelineError::Source)?;
                 self.stats.acks += 1;
             }
+            if !batch.events.is_empty() {
+                counts.record(crate::metrics::EVENTS_APPLIED, &self.name);
+                counts.record_batch(&self.name, started.elapsed(), batch.events.len());
+            }
         }
     }
 
     pub fn into_parts(self) -> (S, K) {
         (self.source, self.sink)
+    }
+}
+
+/// Per-batch event counts by (table, op), and the newest streamed commit time, for the metrics.
+struct BatchCounts {
+    by_table_op: std::collections::HashMap<(String, &'static str), u64>,
+    newest_commit_micros: Option<i64>,
+}
+
+impl BatchCounts {
+    fn of(events: &[crate::change::ChangeEvent]) -> BatchCounts {
+        let mut by_table_op = std::collections::HashMap::new();
+        let mut newest_commit_micros = None;
+        for event in events {
+            *by_table_op.entry((event.schema.id.to_string(), event.op.code())).or_insert(0) += 1;
+            if event.snapshot == crate::change::SnapshotMarker::No {
+                newest_commit_micros = newest_commit_micros.max(Some(event.tx.commit_time_micros));
+            }
+        }
+        BatchCounts { by_table_op, newest_commit_micros }
+    }
+
+    fn record(&self, name: &'static str, pipeline: &str) {
+        for ((table, op), n) in &self.by_table_op {
+            metrics::counter!(name, "pipeline" => pipeline.to_owned(), "table" => table.clone(), "op" => *op)
+                .increment(*n);
+        }
+    }
+
+    fn record_batch(&self, pipeline: &str, took: Duration, events: usize) {
+        use crate::metrics as m;
+        let labels = [("pipeline", pipeline.to_owned())];
+        metrics::counter!(m::BATCHES, &labels).increment(1);
+        metrics::histogram!(m::BATCH_DURATION, &labels).record(took.as_secs_f64());
+        metrics::histogram!(m::BATCH_EVENTS, &labels).record(events as f64);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        metrics::gauge!(m::LAST_EVENT_TIMESTAMP, &labels).set(now.as_secs_f64());
+        if let Some(commit) = self.newest_commit_micros {
+            let behind_ms = (now.as_micros() as i64 - commit) as f64 / 1000.0;
+            metrics::gauge!(m::TIME_BEHIND_SOURCE, &labels).set(behind_ms.max(0.0));
+        }
     }
 }

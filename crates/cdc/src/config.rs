@@ -29,6 +29,8 @@ pub struct Config {
     pub duckdb: cdc_warehouse::duckdb::DuckDbConfig,
     /// `--sink snowflake` (`SNOWFLAKE_*`).
     pub snowflake: cdc_warehouse::snowflake::SnowflakeConfig,
+    /// The admin API and `/metrics` (`CDC_ADMIN_LISTEN`, `CDC_ADMIN_TOKEN`).
+    pub admin: crate::admin::AdminConfig,
     /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
     /// `SCHEDULE_INTERVAL_MINUTES`).
     pub ingest: cdc_ingest::IngestConfig,
@@ -192,6 +194,12 @@ impl Config {
         }
         if let Some(v) = take("CDC_TOPIC_TEMPLATE") {
             self.events.topic_template = Some(v);
+        }
+        if let Some(v) = take("CDC_ADMIN_LISTEN") {
+            self.admin.listen = Some(parse_env("CDC_ADMIN_LISTEN", &v, "an address such as 127.0.0.1:8083")?);
+        }
+        if let Some(v) = take("CDC_ADMIN_TOKEN") {
+            self.admin.token = Some(Secret::new(v));
         }
         Ok(applied)
     }

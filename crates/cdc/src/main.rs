@@ -1,6 +1,7 @@
 //! `cdc`: the binary. Parses the command line, loads configuration, wires sources to sinks, and turns errors
 //! into one line for the operator with a hint and a non-zero exit.
 
+mod admin;
 mod cli;
 mod commands;
 mod config;

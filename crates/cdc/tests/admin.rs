@@ -1,0 +1,183 @@
+//! The admin API of `cdc run` (`[admin].listen`): Kafka-Connect-shaped status, pause and resume with nothing lost
+//! and nothing applied meanwhile, FAILED with the error and back to RUNNING on restart, bearer-token auth,
+//! `/metrics` moving with the changes, and no secret anywhere it shows.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use cdc_test_support::{wait_for, wait_for_every, PgCluster};
+use serde_json::Value as Json;
+
+use crate::support::{confirmed_flush, slot_caught_up, spawn, Role};
+
+const WAIT: Duration = Duration::from_secs(120);
+const TOKEN: &str = "admin-t0ken-xyz";
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).bearer_auth(TOKEN).send().await.expect("GET");
+        (response.status().as_u16(), response.text().await.unwrap_or_default())
+    }
+
+    async fn json(&self, path: &str) -> Json {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str) -> u16 {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("send");
+        response.status().as_u16()
+    }
+
+    /// The connector's state; `None` while the server is not up yet.
+    async fn state(&self) -> Option<String> {
+        let url = format!("{}/connectors/cdc-run/status", self.base);
+        let response = self.http.get(url).bearer_auth(TOKEN).send().await.ok()?;
+        let status: Json = response.json().await.ok()?;
+        status["connector"]["state"].as_str().map(str::to_owned)
+    }
+
+    async fn wait_state(&self, want: &str) -> Json {
+        wait_for(&format!("the connector to be {want}"), WAIT, || async move {
+            (self.state().await.as_deref() == Some(want)).then_some(())
+        })
+        .await;
+        self.json("/connectors/cdc-run/status").await
+    }
+}
+
+fn duck_count(path: &Path) -> Option<i64> {
+    let conn = duckdb::Connection::open(path).ok()?;
+    conn.query_row("SELECT count(*) FROM public.t", [], |r| r.get(0)).ok()
+}
+
+async fn wait_rows(client: &tokio_postgres::Client, db: &Path, want: i64) {
+    wait_for_every(&format!("{want} rows in DuckDB"), WAIT, Duration::from_millis(200), || async move {
+        (slot_caught_up(client).await && duck_count(db) == Some(want)).then_some(())
+    })
+    .await;
+}
+
+fn start(cluster: &PgCluster, dir: &Path, port: u16) -> Role {
+    std::fs::write(
+        dir.join("cdc.toml"),
+        format!(
+            "[source]\ntables = [\"t\"]\n[pipeline]\npoll_timeout_ms = 100\n[duckdb]\npath = \"w.duckdb\"\n\
+             exclusive = false\nlock_timeout_ms = 300\n[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"{TOKEN}\"\n"
+        ),
+    )
+    .unwrap();
+    spawn(cluster, dir, &["run"])
+}
+
+#[tokio::test]
+async fn pause_resume_restart_and_auth_through_the_admin_api() {
+    let cluster = PgCluster::start();
+    let client = cluster.connect("postgres").await;
+    client
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'a' FROM generate_series(1, 50) g")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let role = start(&cluster, dir.path(), port);
+    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+    let db = dir.path().join("w.duckdb");
+
+    // Running: status and the snapshot applied.
+    let status = api.wait_state("RUNNING").await;
+    assert_eq!(status["type"], "source", "{status}");
+    assert_eq!(api.json("/connectors").await, serde_json::json!(["cdc-run"]));
+    wait_rows(&client, &db, 50).await;
+
+    // Auth: the token is required everywhere but the probes.
+    let anonymous = reqwest::get(format!("{}/connectors", api.base)).await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let metrics_anonymous = reqwest::get(format!("{}/metrics", api.base)).await.unwrap();
+    assert_eq!(metrics_anonymous.status().as_u16(), 401);
+    assert_eq!(reqwest::get(format!("{}/health", api.base)).await.unwrap().status().as_u16(), 200);
+    assert_eq!(reqwest::get(format!("{}/ready", api.base)).await.unwrap().status().as_u16(), 200);
+    assert_eq!(api.get("/connectors/nope/status").await.0, 404);
+
+    // Metrics count the applied changes.
+    let applied = |text: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with("cdc_events_applied_total{") && l.contains("table=\"public.t\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let before = applied(&api.get("/metrics").await.1);
+    assert!(before >= 50.0, "the snapshot's 50 rows are counted: {before}");
+
+    // Pause: the slot is let go, nothing is applied, the slot does not move.
+    assert_eq!(api.send(reqwest::Method::PUT, "/connectors/cdc-run/pause").await, 202);
+    api.wait_state("PAUSED").await;
+    let c = &client;
+    wait_for("the slot to be released", WAIT, || async move {
+        c.query_opt("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cdc_slot' AND NOT active", &[])
+            .await
+            .unwrap()
+            .map(|_| ())
+    })
+    .await;
+    let flushed = confirmed_flush(&client).await;
+    client.batch_execute("INSERT INTO t SELECT g, 'b' FROM generate_series(51, 80) g").await.unwrap();
+    assert_eq!(api.state().await.as_deref(), Some("PAUSED"));
+    assert_eq!(confirmed_flush(&client).await, flushed, "a paused connector does not advance the slot");
+    assert_eq!(duck_count(&db), Some(50), "a paused connector applies nothing");
+    assert_eq!(reqwest::get(format!("{}/ready", api.base)).await.unwrap().status().as_u16(), 503);
+
+    // Resume: everything written meanwhile lands.
+    assert_eq!(api.send(reqwest::Method::PUT, "/connectors/cdc-run/resume").await, 202);
+    api.wait_state("RUNNING").await;
+    wait_rows(&client, &db, 80).await;
+    assert!(applied(&api.get("/metrics").await.1) >= before + 30.0, "the metric moved with the changes");
+
+    // A failure: hold the DuckDB file while changes arrive, so the sink's commit gives up ([duckdb].lock_timeout_ms).
+    let holder = duckdb::Connection::open(&db).expect("hold the warehouse file");
+    client.batch_execute("INSERT INTO t SELECT g, 'c' FROM generate_series(81, 90) g").await.unwrap();
+    let failed = api.wait_state("FAILED").await;
+    let trace = failed["tasks"][0]["trace"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        trace.contains("lock_timeout_ms") || trace.contains("lock"),
+        "the status carries the error: {failed}"
+    );
+    drop(holder);
+    assert_eq!(api.send(reqwest::Method::POST, "/connectors/cdc-run/restart").await, 204);
+    api.wait_state("RUNNING").await;
+    wait_rows(&client, &db, 90).await;
+
+    // Offsets: the slot's position, as Kafka Connect shapes it.
+    let offsets = api.json("/connectors/cdc-run/offsets").await;
+    assert_eq!(offsets["offsets"][0]["partition"]["slot"], "cdc_slot", "{offsets}");
+    assert!(offsets["offsets"][0]["offset"]["lsn"].is_string(), "{offsets}");
+
+    // No secret in what the API shows, in /metrics, or in the log.
+    let shown = [
+        api.get("/connectors/cdc-run").await.1,
+        api.get("/connectors/cdc-run/config").await.1,
+        api.get("/connectors/cdc-run/status").await.1,
+        api.get("/metrics").await.1,
+        api.get("/openapi.json").await.1,
+    ]
+    .join("\n");
+    assert!(shown.contains("\"admin\""), "the config is shown: {shown}");
+    for secret in [TOKEN, cluster.password()] {
+        assert!(!shown.contains(secret), "secret {secret:?} shown by the API");
+        assert!(!role.log_contains(secret), "secret {secret:?} in the log");
+    }
+}
