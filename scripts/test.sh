@@ -16,10 +16,15 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked -- --test-threads="${CDC_TEST_THREADS:-2}" 2>&1 | tee "$log"
 
+# deploy/: Prometheus config, alert rules and their promtool unit tests, the dashboard against the metrics contract.
+echo "== scripts/check-deploy.sh =="
+scripts/check-deploy.sh
+
 # The README's first command, end to end: it fails unless every table matches between PostgreSQL and DuckDB.
 echo "== scripts/demo.sh =="
 scripts/demo.sh
 echo "demo: ok"
 
-# One closing line for the whole run (cargo prints one per test binary); the demo counts as one test.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p + 1, f }' "$log"
+# One closing line for the whole run (cargo prints one per test binary); the deploy check and the demo count as
+# one test each.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p + 2, f }' "$log"

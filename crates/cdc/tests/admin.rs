@@ -166,6 +166,44 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
     assert_eq!(offsets["offsets"][0]["partition"]["slot"], "cdc_slot", "{offsets}");
     assert!(offsets["offsets"][0]["offset"]["lsn"].is_string(), "{offsets}");
 
+    // Every dashboard metric that `cdc run` records is in its /metrics (the rest come from other roles: Kafka,
+    // ingestion, the warehouses' merge timings; see crates/cdc-core/src/metrics.rs).
+    let dashboard: Json = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/grafana/cdc-dashboard.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut exprs = Vec::new();
+    collect_exprs(&dashboard, &mut exprs);
+    use cdc_core::metrics as m;
+    let run_exports = [
+        m::EVENTS_CAPTURED,
+        m::EVENTS_APPLIED,
+        m::BATCHES,
+        m::BATCH_DURATION,
+        m::BATCH_EVENTS,
+        m::LAST_EVENT_TIMESTAMP,
+        m::TIME_BEHIND_SOURCE,
+        m::REPLICATION_LAG,
+        m::SLOT_RETAINED_WAL,
+        m::SOURCE_WAL_POSITION,
+        m::CONNECTOR_STATE,
+        m::PROCESS_RSS,
+        m::PROCESS_UPTIME,
+    ];
+    for name in run_exports {
+        assert!(exprs.iter().any(|e| e.contains(name)), "the dashboard shows {name}");
+    }
+    let api_ref = &api;
+    wait_for("every metric of the run role in /metrics", WAIT, || async move {
+        let text = api_ref.get("/metrics").await.1;
+        run_exports.iter().all(|name| text.lines().any(|l| l.starts_with(name))).then_some(())
+    })
+    .await;
+
     // No secret in what the API shows, in /metrics, or in the log.
     let shown = [
         api.get("/connectors/cdc-run").await.1,
@@ -179,5 +217,21 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
     for secret in [TOKEN, cluster.password()] {
         assert!(!shown.contains(secret), "secret {secret:?} shown by the API");
         assert!(!role.log_contains(secret), "secret {secret:?} in the log");
+    }
+}
+
+/// Every `expr` string in a Grafana dashboard.
+fn collect_exprs(value: &Json, out: &mut Vec<String>) {
+    match value {
+        Json::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("expr", Json::String(expr)) => out.push(expr.clone()),
+                    _ => collect_exprs(v, out),
+                }
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|v| collect_exprs(v, out)),
+        _ => {}
     }
 }

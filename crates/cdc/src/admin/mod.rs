@@ -64,8 +64,13 @@ struct Shared {
 
 /// Installs the Prometheus recorder (once per process) and returns its handle.
 pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    use metrics_exporter_prometheus::Matcher;
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0])?
+        .set_buckets_for_metric(
+            Matcher::Full(cdc_core::metrics::BATCH_EVENTS.into()),
+            &[1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 50000.0],
+        )?
         .install_recorder()?;
     cdc_core::metrics::describe();
     Ok(handle)
@@ -260,9 +265,10 @@ async fn ready(AxumState(shared): AxumState<Shared>) -> Response {
 }
 
 async fn render_metrics(AxumState(shared): AxumState<Shared>) -> Response {
-    metrics::gauge!(cdc_core::metrics::PROCESS_UPTIME).set(shared.started.elapsed().as_secs_f64());
+    let labels = [("pipeline", shared.connector.name.clone())];
+    metrics::gauge!(cdc_core::metrics::PROCESS_UPTIME, &labels).set(shared.started.elapsed().as_secs_f64());
     if let Some(rss) = resident_memory_bytes() {
-        metrics::gauge!(cdc_core::metrics::PROCESS_RSS).set(rss as f64);
+        metrics::gauge!(cdc_core::metrics::PROCESS_RSS, &labels).set(rss as f64);
     }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.render())
         .into_response()
