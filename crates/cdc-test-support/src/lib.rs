@@ -10,11 +10,13 @@
 
 mod kafka;
 mod postgres;
+mod prometheus;
 mod snowflake;
 pub mod workload;
 
 pub use kafka::Tansu;
 pub use postgres::{PgCluster, PgClusterBuilder};
+pub use prometheus::Prometheus;
 pub use snowflake::{FakeSnow, FakeSnowOptions, FakeSnowStats};
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.

@@ -235,3 +235,39 @@ fn collect_exprs(value: &Json, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// `sum(query)` from Prometheus' HTTP API; `None` until it has a sample.
+async fn prometheus_value(prometheus: &cdc_test_support::Prometheus, query: &str) -> Option<f64> {
+    let url = format!("{}/api/v1/query", prometheus.url());
+    let response: Json =
+        reqwest::Client::new().get(url).query(&[("query", query)]).send().await.ok()?.json().await.ok()?;
+    response["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_a_running_pipeline_and_sees_the_changes_flow() {
+    let cluster = PgCluster::start();
+    let client = cluster.connect("postgres").await;
+    client
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'a' FROM generate_series(1, 20) g")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _role = start(&cluster, dir.path(), port);
+    let prometheus = cdc_test_support::Prometheus::start(&[format!("127.0.0.1:{port}")], Some(TOKEN));
+    let p = &prometheus;
+    let applied = r#"sum(cdc_events_applied_total{job="cdc", pipeline="cdc-run", table="public.t"})"#;
+    let first = wait_for("Prometheus to scrape the snapshot's changes", WAIT, || async move {
+        prometheus_value(p, applied).await.filter(|v| *v >= 20.0)
+    })
+    .await;
+    assert_eq!(prometheus_value(p, r#"up{job="cdc"}"#).await, Some(1.0), "{}", prometheus.log());
+    client.batch_execute("INSERT INTO t SELECT g, 'b' FROM generate_series(21, 120) g").await.unwrap();
+    wait_for("Prometheus to see 100 more changes applied", WAIT, || async move {
+        prometheus_value(p, applied).await.filter(|v| *v >= first + 100.0)
+    })
+    .await;
+    let running = r#"cdc_connector_state{job="cdc", pipeline="cdc-run", state="RUNNING"}"#;
+    assert_eq!(prometheus_value(p, running).await, Some(1.0));
+}
