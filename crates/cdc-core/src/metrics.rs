@@ -98,6 +98,19 @@ pub enum Kind {
     Histogram,
 }
 
+static PIPELINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names this process's pipeline for the `pipeline` label of metrics recorded by components that do not know it
+/// (sinks, the Kafka source). One pipeline per process; the first name set wins.
+pub fn set_pipeline(name: &str) {
+    let _ = PIPELINE.set(name.to_owned());
+}
+
+/// The `pipeline` label value (`cdc` until [`set_pipeline`]).
+pub fn pipeline() -> String {
+    PIPELINE.get().cloned().unwrap_or_else(|| "cdc".to_owned())
+}
+
 /// Registers the help text of every metric with the installed recorder (call once, after installing it).
 pub fn describe() {
     for &(name, kind, help) in ALL {

@@ -44,7 +44,7 @@ pub struct Pipeline<S, K> {
 
 impl<S: Source, K: Sink> Pipeline<S, K> {
     pub fn new(source: S, sink: K, config: PipelineConfig) -> Self {
-        Pipeline { source, sink, config, stats: PipelineStats::default(), name: "cdc".into() }
+        Pipeline { source, sink, config, stats: PipelineStats::default(), name: crate::metrics::pipeline() }
     }
 
     /// Names the pipeline in its metrics (`pipeline` label).

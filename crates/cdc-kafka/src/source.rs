@@ -146,6 +146,8 @@ impl KafkaSource {
             .await
             .map_err(|(source, _)| KafkaError::Delivery { topic, source })?;
         self.stats.dead_lettered += 1;
+        metrics::counter!(cdc_core::metrics::DEAD_LETTERS, "pipeline" => cdc_core::metrics::pipeline())
+            .increment(1);
         tracing::warn!(
             topic = message.topic(),
             partition = message.partition(),

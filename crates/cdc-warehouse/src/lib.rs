@@ -28,6 +28,18 @@ pub mod snowflake;
 pub use error::WarehouseError;
 pub use plan::{plan, Position, RowAction, TablePlan};
 
+/// Records a committed batch: its commit time and the rows merged per table.
+pub(crate) fn record_merge(plans: &[TablePlan], took: std::time::Duration) {
+    use cdc_core::metrics as m;
+    let pipeline = m::pipeline();
+    metrics::histogram!(m::WAREHOUSE_MERGE_DURATION, "pipeline" => pipeline.clone())
+        .record(took.as_secs_f64());
+    for plan in plans {
+        metrics::counter!(m::WAREHOUSE_ROWS_MERGED, "pipeline" => pipeline.clone(), "table" => plan.schema.id.to_string())
+            .increment(plan.rows.len() as u64);
+    }
+}
+
 /// What a delete does in the warehouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

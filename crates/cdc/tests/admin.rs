@@ -167,7 +167,7 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
     assert!(offsets["offsets"][0]["offset"]["lsn"].is_string(), "{offsets}");
 
     // Every dashboard metric that `cdc run` records is in its /metrics (the rest come from other roles: Kafka,
-    // ingestion, the warehouses' merge timings; see crates/cdc-core/src/metrics.rs).
+    // ingestion; see crates/cdc-core/src/metrics.rs).
     let dashboard: Json = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),

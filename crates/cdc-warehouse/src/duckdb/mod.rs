@@ -384,6 +384,7 @@ impl DuckDbSink {
             *next = (*next).max(origin.offset + 1);
         }
         let plans = plan(fresh);
+        let started = std::time::Instant::now();
         // Table changes first, each committed on its own: DuckDB loses rows merged into a table altered earlier in
         // the same transaction (seen with 1.5.6). They only add or widen columns, so committing them ahead of the
         // data is harmless if the data transaction then fails.
@@ -400,6 +401,7 @@ impl DuckDbSink {
         }
         self.applied = reached;
         self.applied_offsets.extend(offsets);
+        crate::record_merge(&plans, started.elapsed());
         Ok(())
     }
 }

@@ -687,7 +687,9 @@ impl SnowflakeSink {
         }
         // Each plan's table change just before its rows: a plan of an older schema version then lands before
         // the column it lacks is added and filled.
-        for plan in plan(fresh) {
+        let started = std::time::Instant::now();
+        let plans = plan(fresh);
+        for plan in plans.iter().cloned() {
             let columns: Vec<(String, TargetType)> =
                 plan.schema.columns.iter().map(|c| (fold(&c.name), target_type(c))).collect();
             check_unique(&plan, &columns)?;
@@ -720,6 +722,7 @@ impl SnowflakeSink {
         }
         self.applied = reached;
         self.applied_offsets.extend(offsets);
+        crate::record_merge(&plans, started.elapsed());
         Ok(())
     }
 }

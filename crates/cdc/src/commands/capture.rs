@@ -165,8 +165,9 @@ async fn wait_for_restart(
 /// Starts the admin API when `[admin].listen` is set, with a connector named after the role, and the slot's
 /// WAL metrics.
 async fn admin_for(config: &Config, role: &'static str) -> Result<Option<Arc<Connector>>> {
-    let Some(listen) = config.admin.listen else { return Ok(None) };
     let name = config.admin.name.clone().unwrap_or_else(|| role.to_owned());
+    cdc_core::metrics::set_pipeline(&name);
+    let Some(listen) = config.admin.listen else { return Ok(None) };
     let redacted = serde_json::to_value(config).context("cannot show the configuration")?;
     let connector = Arc::new(Connector::new(name.clone(), "source", redacted));
     let offsets = Offsets::Slot { postgres: config.postgres.clone(), slot: config.source.slot_name.clone() };

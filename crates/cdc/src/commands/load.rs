@@ -26,6 +26,7 @@ pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<b
     if let Some(group) = args.group {
         config.load.group_id = group;
     }
+    cdc_core::metrics::set_pipeline(config.admin.name.as_deref().unwrap_or("cdc-load"));
     if config.events.format == EventFormat::Json {
         // Bare JSON carries no column types: every record would go to the dead-letter topic.
         return Err(ConfigError::invalid(
