@@ -193,6 +193,8 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
         m::CONNECTOR_STATE,
         m::PROCESS_RSS,
         m::PROCESS_UPTIME,
+        m::WAREHOUSE_MERGE_DURATION,
+        m::WAREHOUSE_ROWS_MERGED,
     ];
     for name in run_exports {
         assert!(exprs.iter().any(|e| e.contains(name)), "the dashboard shows {name}");
