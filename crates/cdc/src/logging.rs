@@ -14,6 +14,9 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        // Span fields (the pipeline's name) go in `spans`; event fields (table, lsn, error) at the top level.
+        LogFormat::Json => {
+            builder.json().flatten_event(true).with_current_span(false).with_span_list(true).try_init()
+        }
     };
 }

@@ -273,3 +273,48 @@ async fn prometheus_scrapes_a_running_pipeline_and_sees_the_changes_flow() {
     let running = r#"cdc_connector_state{job="cdc", pipeline="cdc-run", state="RUNNING"}"#;
     assert_eq!(prometheus_value(p, running).await, Some(1.0));
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_the_pipeline_name() {
+    let cluster = PgCluster::start();
+    let client = cluster.connect("postgres").await;
+    client
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a')")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cdc.toml"),
+        "[source]\ntables = [\"t\"]\n[duckdb]\npath = \"w.duckdb\"\n",
+    )
+    .unwrap();
+    let mut role = spawn(&cluster, dir.path(), &["run", "--log-format", "json"]);
+    let c = &client;
+    wait_for("the snapshot to be done", WAIT, || async move {
+        let done =
+            c.query_one("SELECT count(*) FROM cdc_snapshot_progress WHERE slot_name = 'cdc_slot'", &[]).await;
+        (done.map(|r| r.get::<_, i64>(0)).unwrap_or(0) > 0).then_some(())
+    })
+    .await;
+    let mut child = role.child();
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    let log = role.log_text();
+    let lines: Vec<Json> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")))
+        .collect();
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()), "{log}");
+    let line = |message: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == message)
+            .unwrap_or_else(|| panic!("no {message:?} line:\n{log}"))
+    };
+    let slot = line("created replication slot");
+    assert_eq!(slot["spans"][0]["pipeline"], "cdc-run", "{slot}");
+    assert_eq!(slot["slot"], "cdc_slot", "{slot}");
+    assert!(slot["consistent_point"].as_str().is_some_and(|lsn| lsn.contains('/')), "an LSN field: {slot}");
+    assert_eq!(line("snapshot of table done")["table"], "public.t");
+    assert!(!log.contains(cluster.password()), "the password was logged");
+}

@@ -64,6 +64,20 @@ pub async fn run(mut config: Config, args: RunArgs, shutdown: watch::Receiver<bo
 async fn supervise<K: Sink>(
     config: &Config,
     role: &'static str,
+    sink: K,
+    shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    use tracing::Instrument;
+    // Every log line of the pipeline carries its name (a `pipeline` field in JSON logs, for Loki).
+    let name = config.admin.name.clone().unwrap_or_else(|| role.to_owned());
+    supervise_pipeline(config, role, sink, shutdown)
+        .instrument(tracing::info_span!("pipeline", pipeline = %name))
+        .await
+}
+
+async fn supervise_pipeline<K: Sink>(
+    config: &Config,
+    role: &'static str,
     mut sink: K,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
