@@ -46,6 +46,8 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Show what the admin API of a running `cdc` reports: connector, state, slot position, last error.
+    Status(StatusArgs),
     /// Validate configuration.
     Config {
         #[command(subcommand)]
@@ -121,6 +123,13 @@ pub struct LoadArgs {
 pub enum WarehouseSink {
     Duckdb,
     Snowflake,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The admin API (default: http://[admin].listen).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

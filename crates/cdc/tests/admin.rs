@@ -140,6 +140,13 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
     assert_eq!(confirmed_flush(&client).await, flushed, "a paused connector does not advance the slot");
     assert_eq!(duck_count(&db), Some(50), "a paused connector applies nothing");
     assert_eq!(reqwest::get(format!("{}/ready", api.base)).await.unwrap().status().as_u16(), 503);
+    // `cdc status` prints the same state (address and token from the same cdc.toml).
+    let mut status_cmd = crate::support::cdc(&cluster, "postgres", dir.path());
+    status_cmd.arg("status");
+    let out = crate::support::output_within(status_cmd, WAIT);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(printed.lines().any(|l| l.starts_with("cdc-run") && l.contains("PAUSED")), "{printed}");
 
     // Resume: everything written meanwhile lands.
     assert_eq!(api.send(reqwest::Method::PUT, "/connectors/cdc-run/resume").await, 202);

@@ -5,6 +5,7 @@ mod config_check;
 mod db;
 mod ingest;
 mod load;
+mod status;
 mod tail;
 mod verify;
 
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             capture::capture(Config::load(cli.config.as_deref())?.config, args, shutdown).await
         }
         Command::Load(args) => load::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Status(args) => status::run(Config::load(cli.config.as_deref())?.config, args).await,
         Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Ingest(args) => {
             ingest::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await
