@@ -87,6 +87,7 @@ impl KafkaError {
 struct InFlight {
     topic: String,
     delivery: DeliveryFuture,
+    sent: std::time::Instant,
 }
 
 /// The Kafka producer sink. See the module doc.
@@ -150,7 +151,8 @@ impl KafkaSink {
             }
             match self.producer.send_result(record) {
                 Ok(delivery) => {
-                    self.in_flight.push_back(InFlight { topic: topic.to_owned(), delivery });
+                    let sent = std::time::Instant::now();
+                    self.in_flight.push_back(InFlight { topic: topic.to_owned(), delivery, sent });
                     return Ok(());
                 }
                 Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
@@ -177,12 +179,21 @@ impl KafkaSink {
     }
 
     async fn await_oldest(&mut self) -> Result<(), KafkaError> {
-        let Some(InFlight { topic, delivery }) = self.in_flight.pop_front() else { return Ok(()) };
-        match delivery.await {
+        let Some(InFlight { topic, delivery, sent }) = self.in_flight.pop_front() else { return Ok(()) };
+        let pipeline = cdc_core::metrics::pipeline();
+        let result = match delivery.await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err((source, _))) => Err(KafkaError::Delivery { topic, source }),
             Err(_) => Err(KafkaError::Canceled { topic }),
+        };
+        match &result {
+            // Awaited in send order, so this is an upper bound on the message's own delivery latency.
+            Ok(()) => metrics::histogram!(cdc_core::metrics::KAFKA_PRODUCE_LATENCY, "pipeline" => pipeline)
+                .record(sent.elapsed().as_secs_f64()),
+            Err(_) => metrics::counter!(cdc_core::metrics::KAFKA_PRODUCE_ERRORS, "pipeline" => pipeline)
+                .increment(1),
         }
+        result
     }
 }
 

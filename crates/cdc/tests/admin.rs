@@ -202,6 +202,10 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
         m::PROCESS_UPTIME,
         m::WAREHOUSE_MERGE_DURATION,
         m::WAREHOUSE_ROWS_MERGED,
+        m::SNAPSHOT_TABLES_DONE,
+        m::SNAPSHOT_TABLES_PLANNED,
+        m::SNAPSHOT_ROWS_COPIED,
+        m::SNAPSHOT_ROWS_ESTIMATED,
     ];
     for name in run_exports {
         assert!(exprs.iter().any(|e| e.contains(name)), "the dashboard shows {name}");

@@ -70,6 +70,10 @@ impl SnapshotReader {
             ))
             .await
             .map_err(PgError::query("importing the slot's snapshot"))?;
+        let pipeline = crate::metrics::pipeline();
+        metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_PLANNED, "pipeline" => pipeline.clone())
+            .set(tables.len() as f64);
+        metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => pipeline).set(0.0);
         Ok(SnapshotReader {
             client,
             tables: tables.into(),
@@ -126,6 +130,18 @@ impl SnapshotReader {
     async fn open(&mut self, schema: SchemaRef) -> Result<TableCopy, PgError> {
         let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
         let sql = format!("COPY (SELECT {columns} FROM {}) TO STDOUT", schema.id.quoted());
+        // The planner's estimate, for progress bars; -1 (never analyzed) is shown as unknown (0).
+        let estimate: f64 = self
+            .client
+            .query_one(
+                "SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = $1",
+                &[&schema.relation_oid],
+            )
+            .await
+            .map(|row| row.get(0))
+            .unwrap_or(0.0);
+        metrics::gauge!(crate::metrics::SNAPSHOT_ROWS_ESTIMATED, "pipeline" => crate::metrics::pipeline(), "table" => schema.id.to_string())
+            .set(estimate);
         let stream =
             self.client.copy_out(&sql).await.map_err(PgError::query(format!("snapshot of {}", schema.id)))?;
         tracing::info!(table = %schema.id, "snapshot of table started");
@@ -190,6 +206,10 @@ impl TableCopy {
                     return Err(PgError::Protocol(format!("COPY of {} ended mid-row", self.schema.id)));
                 }
                 tracing::info!(table = %self.schema.id, rows = self.rows, "snapshot of table done");
+                let pipeline = crate::metrics::pipeline();
+                metrics::counter!(crate::metrics::SNAPSHOT_ROWS_COPIED, "pipeline" => pipeline.clone(), "table" => self.schema.id.to_string())
+                    .increment(self.rows);
+                metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => pipeline).increment(1.0);
                 return Ok(None);
             }
             match self.stream.next().await {
