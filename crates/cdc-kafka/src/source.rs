@@ -327,6 +327,9 @@ pub async fn group_lag(
     topics: &[String],
 ) -> Result<Vec<PartitionLag>, KafkaError> {
     let consumer: BaseConsumer = consumer_config(kafka, group, true).create().map_err(KafkaError::Config)?;
+    // Names, or `^regex` patterns as librdkafka subscribes them.
+    let patterns: Vec<regex::Regex> =
+        topics.iter().filter(|t| t.starts_with('^')).filter_map(|t| regex::Regex::new(t).ok()).collect();
     let topics = topics.to_vec();
     let bootstrap = kafka.bootstrap_servers.clone();
     let timeout = Duration::from_secs(10);
@@ -336,9 +339,10 @@ pub async fn group_lag(
         // All topics: asking for one by name lets a broker with auto-creation on create it.
         let metadata = consumer.fetch_metadata(None, timeout).map_err(unreachable)?;
         let mut list = TopicPartitionList::new();
-        for t in
-            metadata.topics().iter().filter(|t| t.error().is_none() && topics.iter().any(|n| n == t.name()))
-        {
+        for t in metadata.topics().iter().filter(|t| {
+            t.error().is_none()
+                && (topics.iter().any(|n| n == t.name()) || patterns.iter().any(|p| p.is_match(t.name())))
+        }) {
             for p in t.partitions() {
                 list.add_partition(t.name(), p.id());
             }

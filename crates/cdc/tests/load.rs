@@ -592,3 +592,65 @@ async fn cdc_load_into_snowflake_with_a_wrong_password_fails_clearly_and_commits
     stop(capture);
     assert_eq!(committed(&broker).await, 0, "no offset committed without a warehouse commit");
 }
+
+#[tokio::test]
+async fn cdc_load_behind_the_admin_api_pauses_resumes_and_reports_offsets_and_lag() {
+    let Stack { cluster, broker, client, dir } = Stack::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    workload(&client, 300, 51).await;
+    let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
+    let c = &client;
+    wait_for_every("capture to start", WAIT, POLL, || async move { confirmed_flush(c).await.map(|_| ()) })
+        .await;
+    // Only the loader gets the admin API (capture read its configuration already).
+    let admin: &'static str = Box::leak(format!("[admin]\nlisten = \"127.0.0.1:{port}\"\n").into_boxed_str());
+    write_config(dir.path(), &broker, Extra { tables: admin, ..Extra::default() });
+    let load = spawn(&cluster, dir.path(), &["load"]);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let state = || async {
+        let status: serde_json::Value =
+            http.get(format!("{base}/connectors/cdc-load/status")).send().await.ok()?.json().await.ok()?;
+        status["connector"]["state"].as_str().map(str::to_owned)
+    };
+    wait_all_loaded(&client, &broker, dir.path(), &ALL).await;
+    assert_eq!(state().await.as_deref(), Some("RUNNING"));
+    let offsets: serde_json::Value =
+        http.get(format!("{base}/connectors/cdc-load/offsets")).send().await.unwrap().json().await.unwrap();
+    let partitions = offsets["offsets"].as_array().cloned().unwrap_or_default();
+    assert!(partitions.iter().any(|p| p["offset"]["kafka_offset"].as_i64() > Some(0)), "{offsets}");
+    let h = &http;
+    let b = &base;
+    wait_for_every("consumer lag in /metrics", WAIT, POLL, || async move {
+        let text = h.get(format!("{b}/metrics")).send().await.ok()?.text().await.ok()?;
+        text.lines().any(|l| l.starts_with("cdc_consumer_lag_records{")).then_some(())
+    })
+    .await;
+
+    // Paused: the consumer leaves, nothing is applied or committed.
+    assert_eq!(
+        http.put(format!("{base}/connectors/cdc-load/pause")).send().await.unwrap().status().as_u16(),
+        202
+    );
+    wait_for_every("the loader to pause", WAIT, POLL, || async {
+        (state().await.as_deref() == Some("PAUSED")).then_some(())
+    })
+    .await;
+    let committed_before = committed(&broker).await;
+    workload(&client, 200, 52).await;
+    wait_for_every("capture to publish", WAIT, POLL, || async move { slot_caught_up(c).await.then_some(()) })
+        .await;
+    assert_eq!(committed(&broker).await, committed_before, "a paused loader commits nothing");
+    assert!(first_difference(&client, dir.path(), &ALL).await.is_some(), "a paused loader applies nothing");
+
+    // Resumed: everything lands.
+    assert_eq!(
+        http.put(format!("{base}/connectors/cdc-load/resume")).send().await.unwrap().status().as_u16(),
+        202
+    );
+    wait_all_loaded(&client, &broker, dir.path(), &ALL).await;
+    assert_eq!(state().await.as_deref(), Some("RUNNING"));
+    stop(capture);
+    stop(load);
+    assert_warehouse_equals_source(&client, dir.path()).await;
+}

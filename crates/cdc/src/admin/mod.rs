@@ -50,6 +50,8 @@ pub struct AdminConfig {
 pub enum Offsets {
     /// The replication slot of this PostgreSQL source.
     Slot { postgres: PostgresConfig, slot: String },
+    /// The consumer group's committed offsets (`cdc load`).
+    Group { kafka: cdc_kafka::KafkaConfig, group: String, topics: Vec<String> },
 }
 
 #[derive(Clone)]
@@ -196,6 +198,14 @@ async fn offsets_of(AxumState(shared): AxumState<Shared>, Path(name): Path<Strin
         Offsets::Slot { postgres, slot } => match slot_positions(postgres, slot).await {
             Ok(offsets) => Json(offsets).into_response(),
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the slot's position: {e}")),
+        },
+        Offsets::Group { kafka, group, topics } => match cdc_kafka::group_lag(kafka, group, topics).await {
+            Ok(lag) => Json(json!({ "offsets": lag.iter().map(|p| json!({
+                "partition": { "kafka_topic": p.topic, "kafka_partition": p.partition },
+                "offset": { "kafka_offset": p.committed, "end": p.end },
+            })).collect::<Vec<_>>() }))
+            .into_response(),
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the group's offsets: {e}")),
         },
     }
 }

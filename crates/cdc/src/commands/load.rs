@@ -5,17 +5,19 @@
 //! crash anywhere replays nothing twice.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use cdc_core::config::ConfigError;
 use cdc_core::envelope::EventFormat;
-use cdc_core::pipeline::Pipeline;
 use cdc_core::Sink;
 use cdc_kafka::{topic_pattern, KafkaSource};
 use cdc_warehouse::duckdb::DuckDbSink;
 use cdc_warehouse::snowflake::SnowflakeSink;
 use tokio::sync::watch;
 
+use super::supervise;
+use crate::admin::{self, Connector, Offsets};
 use crate::cli::{LoadArgs, WarehouseSink};
 use crate::config::Config;
 
@@ -59,7 +61,8 @@ pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<b
     }
 }
 
-/// Runs the consumer group into `sink` until shutdown.
+/// Runs the consumer group into `sink` until shutdown (see [`supervise::run`]); with `[admin].listen`, behind the
+/// admin API, with the group's offsets and per-partition lag.
 async fn consume<K: Sink>(
     config: &Config,
     topics: &[String],
@@ -68,20 +71,46 @@ async fn consume<K: Sink>(
     sink: K,
     shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
-    let source = KafkaSource::start(&config.kafka, &config.load, topics, dead_letter_topic, side_topics)
-        .await
-        .context("cannot start the Kafka consumer")?;
-    let mut pipeline = Pipeline::new(source, sink, config.pipeline.clone());
-    let stats = pipeline.run(shutdown).await?;
-    let (source, _) = pipeline.into_parts();
-    let load = source.stats();
-    tracing::info!(
-        events = stats.events,
-        batches = stats.batches,
-        records = load.records,
-        tombstones = load.tombstones,
-        dead_lettered = load.dead_lettered,
-        "load stopped"
-    );
-    Ok(())
+    let name = config.admin.name.clone().unwrap_or_else(|| "cdc-load".to_owned());
+    let connector = match config.admin.listen {
+        Some(listen) => {
+            let redacted = serde_json::to_value(config).context("cannot show the configuration")?;
+            let connector = Arc::new(Connector::new(name.clone(), "sink", redacted));
+            let offsets = Offsets::Group {
+                kafka: config.kafka.clone(),
+                group: config.load.group_id.clone(),
+                topics: topics.to_vec(),
+            };
+            admin::serve(listen, config.admin.token.clone(), connector.clone(), offsets).await?;
+            tokio::spawn(lag_metrics(
+                config.kafka.clone(),
+                config.load.group_id.clone(),
+                topics.to_vec(),
+                name.clone(),
+            ));
+            Some(connector)
+        }
+        None => None,
+    };
+    let (kafka, load, topics) = (config.kafka.clone(), config.load.clone(), topics.to_vec());
+    let start = move || {
+        let (kafka, load, topics) = (kafka.clone(), load.clone(), topics.clone());
+        let (dead_letter_topic, side_topics) = (dead_letter_topic.clone(), side_topics.clone());
+        async move { KafkaSource::start(&kafka, &load, &topics, dead_letter_topic, side_topics).await }
+    };
+    supervise::run(&name, connector, start, sink, config.pipeline.clone(), shutdown).await
+}
+
+/// Every 10 s: records between the group's committed offset and the end of each partition.
+async fn lag_metrics(kafka: cdc_kafka::KafkaConfig, group: String, topics: Vec<String>, pipeline: String) {
+    loop {
+        if let Ok(lag) = cdc_kafka::group_lag(&kafka, &group, &topics).await {
+            for p in lag {
+                metrics::gauge!(cdc_core::metrics::CONSUMER_LAG, "pipeline" => pipeline.clone(),
+                    "topic" => p.topic.clone(), "partition" => p.partition.to_string())
+                .set(p.lag() as f64);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
 }

@@ -6,6 +6,7 @@ mod db;
 mod ingest;
 mod load;
 mod status;
+mod supervise;
 mod tail;
 mod verify;
 
