@@ -40,11 +40,57 @@ pub struct Pipeline<S, K> {
     stats: PipelineStats,
     /// The `pipeline` label of its metrics.
     name: String,
+    /// Keeps the last durable events for the admin UI's event browser.
+    tap: Option<std::sync::Arc<EventTap>>,
+}
+
+/// The last `capacity` events made durable, newest last (the admin UI's recent-events browser).
+#[derive(Debug)]
+pub struct EventTap {
+    events: std::sync::Mutex<std::collections::VecDeque<crate::change::ChangeEvent>>,
+    capacity: usize,
+}
+
+impl EventTap {
+    pub fn new(capacity: usize) -> EventTap {
+        EventTap {
+            events: std::sync::Mutex::new(std::collections::VecDeque::with_capacity(capacity)),
+            capacity,
+        }
+    }
+
+    fn record(&self, batch: &[crate::change::ChangeEvent]) {
+        let Ok(mut events) = self.events.lock() else { return };
+        for event in &batch[batch.len().saturating_sub(self.capacity)..] {
+            if events.len() == self.capacity {
+                events.pop_front();
+            }
+            events.push_back(event.clone());
+        }
+    }
+
+    /// The recent events, oldest first.
+    pub fn snapshot(&self) -> Vec<crate::change::ChangeEvent> {
+        self.events.lock().map(|e| e.iter().cloned().collect()).unwrap_or_default()
+    }
 }
 
 impl<S: Source, K: Sink> Pipeline<S, K> {
     pub fn new(source: S, sink: K, config: PipelineConfig) -> Self {
-        Pipeline { source, sink, config, stats: PipelineStats::default(), name: crate::metrics::pipeline() }
+        Pipeline {
+            source,
+            sink,
+            config,
+            stats: PipelineStats::default(),
+            name: crate::metrics::pipeline(),
+            tap: None,
+        }
+    }
+
+    /// Keeps the last durable events in `tap`.
+    pub fn tapped(mut self, tap: Option<std::sync::Arc<EventTap>>) -> Self {
+        self.tap = tap;
+        self
     }
 
     /// Names the pipeline in its metrics (`pipeline` label).
@@ -100,6 +146,9 @@ impl<S: Source, K: Sink> Pipeline<S, K> {
                 self.stats.acks += 1;
             }
             if !batch.events.is_empty() {
+                if let Some(tap) = &self.tap {
+                    tap.record(&batch.events);
+                }
                 counts.record(crate::metrics::EVENTS_APPLIED, &self.name);
                 counts.record_batch(&self.name, started.elapsed(), batch.events.len());
             }

@@ -217,6 +217,16 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
     })
     .await;
 
+    // The web UI: one self-contained page (nothing fetched from elsewhere), and the events it browses.
+    let page = reqwest::get(format!("{}/ui", api.base)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Recent events") && page.contains("/api/events"), "the UI page is served");
+    assert!(!page.contains("http://") && !page.contains("https://"), "the UI loads nothing from the network");
+    let events = api.json("/api/events").await;
+    let newest = &events["events"][0];
+    assert_eq!(newest["table"], "public.t", "{events}");
+    assert_eq!(newest["value"]["source"]["table"], "t", "the Debezium envelope: {newest}");
+    assert!(newest["key"]["id"].is_i64(), "{newest}");
+
     // No secret in what the API shows, in /metrics, or in the log.
     let shown = [
         api.get("/connectors/cdc-run").await.1,
@@ -224,6 +234,8 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
         api.get("/connectors/cdc-run/status").await.1,
         api.get("/metrics").await.1,
         api.get("/openapi.json").await.1,
+        api.get("/api/events").await.1,
+        page,
     ]
     .join("\n");
     assert!(shown.contains("\"admin\""), "the config is shown: {shown}");

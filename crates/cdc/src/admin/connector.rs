@@ -5,10 +5,16 @@
 //! durable and acknowledged and closes the source (the slot stays where it is; a consumer leaves its group);
 //! resuming opens it again where it was acknowledged, so nothing is lost.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use cdc_core::envelope::Envelope;
+use cdc_core::pipeline::EventTap;
 
 use serde_json::Value as Json;
 use tokio::sync::watch;
+
+/// How many recent events the UI can browse.
+const RECENT_EVENTS: usize = 50;
 
 /// The connector's state, as Kafka Connect spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -58,16 +64,22 @@ pub struct Connector {
     pub config: Json,
     status: Mutex<Status>,
     desired: watch::Sender<Desired>,
+    /// The last durable events, for the UI.
+    pub tap: Arc<EventTap>,
+    /// Encodes them as the Debezium envelope the topics carry.
+    pub envelope: Mutex<Envelope>,
 }
 
 impl Connector {
-    pub fn new(name: String, kind: &'static str, config: Json) -> Connector {
+    pub fn new(name: String, kind: &'static str, config: Json, envelope: Envelope) -> Connector {
         let connector = Connector {
             name,
             kind,
             config,
             status: Mutex::new(Status { state: State::Unassigned, trace: None }),
             desired: watch::Sender::new(Desired::default()),
+            tap: Arc::new(EventTap::new(RECENT_EVENTS)),
+            envelope: Mutex::new(envelope),
         };
         connector.publish_state_metric(State::Unassigned);
         connector

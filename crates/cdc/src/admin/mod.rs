@@ -11,6 +11,7 @@
 //! GET  /connectors/{name}/offsets      the slot's confirmed and restart LSNs
 //! POST /connectors/{name}/restart      PUT /connectors/{name}/pause      PUT /connectors/{name}/resume
 //! GET  /health   GET /ready   GET /metrics   GET /openapi.json
+//! GET  /ui (the web UI)   GET /api/events (the last durable events, as the Debezium envelope)
 //! ```
 
 pub mod connector;
@@ -104,8 +105,11 @@ pub async fn serve(
         .route("/connectors/{name}/resume", put(resume))
         .route("/metrics", get(render_metrics))
         .route("/openapi.json", get(openapi))
+        .route("/api/events", get(recent_events))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), require_token));
     let app = Router::new()
+        // The page itself holds no data; it asks for the token and sends it with every call.
+        .route("/ui", get(ui))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .merge(protected)
@@ -289,6 +293,36 @@ fn resident_memory_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
+}
+
+/// The last durable events as the Debezium envelope (key and value), newest first.
+async fn recent_events(AxumState(shared): AxumState<Shared>) -> Response {
+    let connector = &shared.connector;
+    let events = connector.tap.snapshot();
+    let Ok(mut envelope) = connector.envelope.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "the envelope encoder is unavailable");
+    };
+    let items: Vec<serde_json::Value> = events
+        .iter()
+        .rev()
+        .map(|event| {
+            json!({
+                "table": event.schema.id.to_string(),
+                "op": event.op.code(),
+                "lsn": event.lsn.to_string(),
+                "topic": envelope.topic(&event.schema.id),
+                "key": envelope.key(event),
+                "value": envelope.value(event),
+            })
+        })
+        .collect();
+    Json(json!({ "events": items })).into_response()
+}
+
+/// The web UI: one page, its script and styles inline, nothing fetched from elsewhere.
+async fn ui() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], include_str!("ui.html"))
+        .into_response()
 }
 
 async fn openapi() -> Response {

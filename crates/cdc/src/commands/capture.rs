@@ -77,7 +77,8 @@ async fn admin_for(config: &Config, name: &str) -> Result<Option<Arc<Connector>>
     let Some(listen) = config.admin.listen else { return Ok(None) };
     let name = name.to_owned();
     let redacted = serde_json::to_value(config).context("cannot show the configuration")?;
-    let connector = Arc::new(Connector::new(name.clone(), "source", redacted));
+    let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
+    let connector = Arc::new(Connector::new(name.clone(), "source", redacted, envelope));
     let offsets = Offsets::Slot { postgres: config.postgres.clone(), slot: config.source.slot_name.clone() };
     admin::serve(listen, config.admin.token.clone(), connector.clone(), offsets).await?;
     tokio::spawn(slot_metrics(config.postgres.clone(), config.source.slot_name.clone(), name));

@@ -75,7 +75,9 @@ async fn consume<K: Sink>(
     let connector = match config.admin.listen {
         Some(listen) => {
             let redacted = serde_json::to_value(config).context("cannot show the configuration")?;
-            let connector = Arc::new(Connector::new(name.clone(), "sink", redacted));
+            let envelope =
+                cdc_core::envelope::Envelope::new(config.events.clone(), config.postgres.dbname.clone());
+            let connector = Arc::new(Connector::new(name.clone(), "sink", redacted, envelope));
             let offsets = Offsets::Group {
                 kafka: config.kafka.clone(),
                 group: config.load.group_id.clone(),

@@ -131,7 +131,8 @@ where
             }
             let _ = stop_tx.send(true);
         });
-        let mut pipeline = Pipeline::new(source, sink, config.clone()).named(name);
+        let tap = connector.as_ref().map(|c| c.tap.clone());
+        let mut pipeline = Pipeline::new(source, sink, config.clone()).named(name).tapped(tap);
         let result = pipeline.run(stop).await;
         forward.abort();
         let (_, returned_sink) = pipeline.into_parts();
