@@ -5,7 +5,7 @@ set -euo pipefail
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in postgresql postgresql-contrib openssl cmake libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev pkg-config prometheus; do
+for pkg in postgresql postgresql-contrib openssl cmake libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev pkg-config prometheus chromium; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
 
@@ -37,5 +37,10 @@ fi
 if ! python3 -c "import fakesnow.server" 2>/dev/null; then
   echo "install-deps: pip install fakesnow[server]==0.12.1 snowflake-connector-python<5"
   python3 -m pip install -q --disable-pip-version-check "fakesnow[server]==0.12.1" "snowflake-connector-python<5"
+fi
+# The web UI test drives headless Chromium over the DevTools protocol.
+if ! python3 -c "import websocket" 2>/dev/null; then
+  echo "install-deps: pip install websocket-client"
+  python3 -m pip install -q --disable-pip-version-check "websocket-client==1.*"
 fi
 echo "install-deps: ok"

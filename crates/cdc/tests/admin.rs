@@ -341,3 +341,48 @@ async fn json_logs_are_one_object_per_line_with_the_pipeline_name() {
     assert_eq!(line("snapshot of table done")["table"], "public.t");
     assert!(!log.contains(cluster.password()), "the password was logged");
 }
+
+/// The web UI in Debian's headless Chromium, driven over the DevTools protocol by `tests/python/ui_check.py`: it
+/// sees the table and its count change, opens an event, pauses and resumes, and saves a screenshot
+/// (`$CARGO_TARGET_TMPDIR/cdc-ui.png`) for a reviewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_ui_in_headless_chromium_shows_changes_opens_an_event_and_pauses_and_resumes() {
+    use std::io::{BufRead, Write};
+    let cluster = PgCluster::start();
+    let client = cluster.connect("postgres").await;
+    client
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'a' FROM generate_series(1, 50) g")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _role = start(&cluster, dir.path(), port);
+    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+    api.wait_state("RUNNING").await;
+    wait_rows(&client, &dir.path().join("w.duckdb"), 50).await;
+
+    let screenshot = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cdc-ui.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/ui_check.py");
+    let mut driver = std::process::Command::new("python3")
+        .arg(script)
+        .arg(format!("{}/ui#token={TOKEN}", api.base))
+        .arg(&screenshot)
+        .arg("50")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 for the UI driver");
+    let mut lines = std::io::BufReader::new(driver.stdout.take().unwrap()).lines();
+    let mut stdin = driver.stdin.take().unwrap();
+    let ready = tokio::task::block_in_place(|| lines.next()).expect("a line from the driver").unwrap();
+    assert!(ready.starts_with("READY"), "the UI driver: {ready}");
+    client.batch_execute("INSERT INTO t SELECT g, 'b' FROM generate_series(51, 80) g").await.unwrap();
+    writeln!(stdin, "MORE 30").unwrap();
+    let done = tokio::task::block_in_place(|| lines.next()).expect("a line from the driver").unwrap();
+    assert_eq!(done, "OK", "the UI driver");
+    assert!(driver.wait().unwrap().success());
+    let size = std::fs::metadata(&screenshot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "a screenshot was saved at {} ({size} bytes)", screenshot.display());
+    eprintln!("UI screenshot: {}", screenshot.display());
+}
