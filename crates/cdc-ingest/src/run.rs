@@ -266,6 +266,7 @@ async fn pass(
             }
         };
         let finished = store.finish_run(&run).await;
+        record_metrics(&run);
         report.queries.push(run);
         if let Some(error) = fatal {
             return Err(error);
@@ -274,6 +275,25 @@ async fn pass(
     }
     report.interrupted |= stop.fired;
     Ok(report)
+}
+
+/// One query's run in the metrics: runs by status, jobs stored, errors, the API quota left.
+fn record_metrics(run: &QueryReport) {
+    use cdc_core::metrics as m;
+    let pipeline = m::pipeline();
+    // The alert rules and the dashboard read `succeeded` and `failed`: a run with item errors still succeeded.
+    let status = match run.status {
+        RunStatus::Failed => "failed",
+        RunStatus::Interrupted => "interrupted",
+        _ => "succeeded",
+    };
+    metrics::counter!(m::INGEST_RUNS, "pipeline" => pipeline.clone(), "status" => status).increment(1);
+    metrics::counter!(m::INGEST_JOBS, "pipeline" => pipeline.clone())
+        .increment(run.jobs_new + run.jobs_changed + run.jobs_unchanged);
+    metrics::counter!(m::INGEST_ERRORS, "pipeline" => pipeline.clone()).increment(run.error_count);
+    if let Some(remaining) = run.quota_remaining {
+        metrics::gauge!(m::INGEST_QUOTA_REMAINING, "pipeline" => pipeline).set(remaining as f64);
+    }
 }
 
 /// Pages of one query. `Ok(true)` when the query stopped early on an error that ends only this query;

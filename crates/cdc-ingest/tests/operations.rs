@@ -187,3 +187,30 @@ async fn a_shutdown_during_a_backoff_marks_the_run_interrupted() {
     );
     assert_eq!(db.count("SELECT count(*) FROM ingestion_runs").await, 1, "no further query started");
 }
+
+#[tokio::test]
+async fn a_pass_records_runs_jobs_errors_and_the_quota_left_in_the_metrics() {
+    // The recorder is process-wide: this is the only test of this binary that installs one.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().expect("recorder");
+    let db = TestDb::initialized().await;
+    let api = FakeJsearch::with_first_fetch().await;
+    let report = run_once(&db.pg, &ingest_config(api.url())).await.expect("a pass");
+    let text = metrics.render();
+    let value = |name: &str, labels: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(name) && l.contains(labels))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let queries = report.queries.len() as f64;
+    assert_eq!(value(cdc_core::metrics::INGEST_RUNS, "status=\"succeeded\""), queries, "{text}");
+    assert_eq!(
+        value(cdc_core::metrics::INGEST_JOBS, ""),
+        report.queries.iter().map(|q| q.jobs_seen - q.items_skipped.min(q.jobs_seen)).sum::<u64>() as f64,
+        "{text}"
+    );
+    assert!(text.contains(cdc_core::metrics::INGEST_ERRORS), "{text}");
+    let quota =
+        report.queries.last().and_then(|q| q.quota_remaining).expect("the fixtures carry the quota header");
+    assert_eq!(value(cdc_core::metrics::INGEST_QUOTA_REMAINING, ""), quota as f64, "{text}");
+}

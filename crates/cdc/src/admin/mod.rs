@@ -51,6 +51,8 @@ pub struct AdminConfig {
 pub enum Offsets {
     /// The replication slot of this PostgreSQL source.
     Slot { postgres: PostgresConfig, slot: String },
+    /// No source positions (`cdc ingest`: a scheduler, not a stream).
+    NotApplicable,
     /// The consumer group's committed offsets (`cdc load`).
     Group { kafka: cdc_kafka::KafkaConfig, group: String, topics: Vec<String> },
 }
@@ -199,6 +201,7 @@ async fn offsets_of(AxumState(shared): AxumState<Shared>, Path(name): Path<Strin
         return *response;
     }
     match &shared.offsets {
+        Offsets::NotApplicable => Json(json!({ "offsets": [] })).into_response(),
         Offsets::Slot { postgres, slot } => match slot_positions(postgres, slot).await {
             Ok(offsets) => Json(offsets).into_response(),
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the slot's position: {e}")),

@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 use cdc_ingest::RunReport;
 
+use crate::admin::{self, Connector, Offsets, State};
 use crate::cli::IngestArgs;
 use crate::config::Config;
 
@@ -14,6 +15,17 @@ pub async fn run(
 ) -> Result<()> {
     if args.from_dir.is_none() {
         config.ingest.validate("ingest")?;
+    }
+    let name = config.admin.name.clone().unwrap_or_else(|| "cdc-ingest".to_owned());
+    cdc_core::metrics::set_pipeline(&name);
+    if let Some(listen) = config.admin.listen {
+        // /metrics, /health and the connector's state for the scheduler (no pipeline to pause).
+        let redacted = serde_json::to_value(&config)?;
+        let envelope =
+            cdc_core::envelope::Envelope::new(config.events.clone(), config.postgres.dbname.clone());
+        let connector = std::sync::Arc::new(Connector::new(name, "source", redacted, envelope));
+        connector.set(State::Running, None);
+        admin::serve(listen, config.admin.token.clone(), connector, Offsets::NotApplicable).await?;
     }
     let report = match (&args.from_dir, args.once) {
         (Some(dir), _) => cdc_ingest::run_from_dir(&config.postgres, dir).await?,
