@@ -597,12 +597,16 @@ async fn cdc_load_into_snowflake_with_a_wrong_password_fails_clearly_and_commits
 async fn cdc_load_behind_the_admin_api_pauses_resumes_and_reports_offsets_and_lag() {
     let Stack { cluster, broker, client, dir } = Stack::start().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let capture_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     workload(&client, 300, 51).await;
+    // Each role its own admin port: capture reads the file with one, the loader (started later) with the other.
+    let admin: &'static str =
+        Box::leak(format!("[admin]\nlisten = \"127.0.0.1:{capture_port}\"\n").into_boxed_str());
+    write_config(dir.path(), &broker, Extra { tables: admin, ..Extra::default() });
     let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
     let c = &client;
     wait_for_every("capture to start", WAIT, POLL, || async move { confirmed_flush(c).await.map(|_| ()) })
         .await;
-    // Only the loader gets the admin API (capture read its configuration already).
     let admin: &'static str = Box::leak(format!("[admin]\nlisten = \"127.0.0.1:{port}\"\n").into_boxed_str());
     write_config(dir.path(), &broker, Extra { tables: admin, ..Extra::default() });
     let load = spawn(&cluster, dir.path(), &["load"]);
@@ -650,7 +654,43 @@ async fn cdc_load_behind_the_admin_api_pauses_resumes_and_reports_offsets_and_la
     );
     wait_all_loaded(&client, &broker, dir.path(), &ALL).await;
     assert_eq!(state().await.as_deref(), Some("RUNNING"));
+    // Every metric on the dashboard is exported by capture or load (ingestion's: see cdc-ingest's metrics test);
+    // read after streamed changes flowed (snapshot rows do not set the time behind the source).
+    let capture_base = format!("http://127.0.0.1:{capture_port}");
+    let load_text = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let capture_text =
+        http.get(format!("{capture_base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = format!("{load_text}\n{capture_text}");
+    let missing: Vec<&str> = dashboard_metrics()
+        .into_iter()
+        .filter(|name| !name.starts_with("cdc_ingest_"))
+        .filter(|name| !text.lines().any(|l| l.starts_with(name)))
+        .collect();
+    assert!(missing.is_empty(), "dashboard metrics no role exported: {missing:?}");
+    assert!(text.contains("cdc_kafka_produce_latency_seconds"), "capture's producer metrics");
     stop(capture);
     stop(load);
     assert_warehouse_equals_source(&client, dir.path()).await;
+}
+
+/// The `cdc_*` metric names the Grafana dashboard queries (histogram suffixes removed).
+fn dashboard_metrics() -> Vec<&'static str> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/grafana/cdc-dashboard.json"
+    ))
+    .expect("the dashboard");
+    cdc_core::metrics::ALL
+        .iter()
+        .map(|(name, _, _)| *name)
+        .filter(|name| {
+            text.match_indices(name).any(|(i, _)| {
+                // A whole name: not a prefix of a longer one (other than the histogram series).
+                let rest = &text[i + name.len()..];
+                let next = rest.chars().next().unwrap_or(' ');
+                !(next.is_ascii_alphanumeric() || next == '_')
+                    || ["_bucket", "_sum", "_count"].iter().any(|s| rest.starts_with(s))
+            })
+        })
+        .collect()
 }

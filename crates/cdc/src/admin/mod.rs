@@ -89,6 +89,19 @@ pub async fn serve(
     offsets: Offsets,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let metrics = install_metrics()?;
+    // Counters that only move on trouble start at 0, so rates and `increase()` see their first increment.
+    let pipeline = connector.name.clone();
+    for name in [
+        cdc_core::metrics::DEAD_LETTERS,
+        cdc_core::metrics::KAFKA_PRODUCE_ERRORS,
+        cdc_core::metrics::INGEST_ERRORS,
+    ] {
+        metrics::counter!(name, "pipeline" => pipeline.clone()).increment(0);
+    }
+    for status in ["succeeded", "failed"] {
+        metrics::counter!(cdc_core::metrics::INGEST_RUNS, "pipeline" => pipeline.clone(), "status" => status)
+            .increment(0);
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} ([admin].listen, CDC_ADMIN_LISTEN): {e}"))?;
