@@ -188,14 +188,23 @@ async fn a_shutdown_during_a_backoff_marks_the_run_interrupted() {
     assert_eq!(db.count("SELECT count(*) FROM ingestion_runs").await, 1, "no further query started");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_records_runs_jobs_errors_and_the_quota_left_in_the_metrics() {
-    // The recorder is process-wide: this is the only test of this binary that installs one.
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().expect("recorder");
     let db = TestDb::initialized().await;
     let api = FakeJsearch::with_first_fetch().await;
-    let report = run_once(&db.pg, &ingest_config(api.url())).await.expect("a pass");
-    let text = metrics.render();
+    // A recorder of its own, for this pass only (other tests of this binary run passes concurrently): set on
+    // a thread running the pass on its own runtime.
+    let (pg, config) = (db.pg.clone(), ingest_config(api.url()));
+    let (report, text) = tokio::task::spawn_blocking(move || {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let report = metrics::with_local_recorder(&recorder, || runtime.block_on(run_once(&pg, &config)));
+        (report.expect("a pass"), handle.render())
+    })
+    .await
+    .expect("the pass thread");
+
     let value = |name: &str, labels: &str| -> f64 {
         text.lines()
             .filter(|l| l.starts_with(name) && l.contains(labels))
