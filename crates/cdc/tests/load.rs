@@ -657,15 +657,23 @@ async fn cdc_load_behind_the_admin_api_pauses_resumes_and_reports_offsets_and_la
     // Every metric on the dashboard is exported by capture or load (ingestion's: see cdc-ingest's metrics test);
     // read after streamed changes flowed (snapshot rows do not set the time behind the source).
     let capture_base = format!("http://127.0.0.1:{capture_port}");
-    let load_text = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    let capture_text =
-        http.get(format!("{capture_base}/metrics")).send().await.unwrap().text().await.unwrap();
-    let text = format!("{load_text}\n{capture_text}");
-    let missing: Vec<&str> = dashboard_metrics()
-        .into_iter()
-        .filter(|name| !name.starts_with("cdc_ingest_"))
-        .filter(|name| !text.lines().any(|l| l.starts_with(name)))
-        .collect();
+    // Gauges polled in the background (slot, consumer lag) may take one poll to appear: look for a while.
+    let deadline = std::time::Instant::now() + WAIT;
+    let (text, missing) = loop {
+        let load_text = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        let capture_text =
+            http.get(format!("{capture_base}/metrics")).send().await.unwrap().text().await.unwrap();
+        let text = format!("{load_text}\n{capture_text}");
+        let missing: Vec<&str> = dashboard_metrics()
+            .into_iter()
+            .filter(|name| !name.starts_with("cdc_ingest_"))
+            .filter(|name| !text.lines().any(|l| l.starts_with(name)))
+            .collect();
+        if missing.is_empty() || std::time::Instant::now() > deadline {
+            break (text, missing);
+        }
+        tokio::time::sleep(POLL).await;
+    };
     assert!(missing.is_empty(), "dashboard metrics no role exported: {missing:?}");
     assert!(text.contains("cdc_kafka_produce_latency_seconds"), "capture's producer metrics");
     stop(capture);

@@ -89,6 +89,7 @@ async fn admin_for(config: &Config, name: &str) -> Result<Option<Arc<Connector>>
 async fn slot_metrics(postgres: cdc_core::config::PostgresConfig, slot: String, pipeline: String) {
     use cdc_core::metrics as m;
     let mut client = None;
+    let mut slot_seen = false;
     loop {
         if client.is_none() {
             client = cdc_core::postgres::connect(&postgres).await.ok();
@@ -108,6 +109,7 @@ async fn slot_metrics(postgres: cdc_core::config::PostgresConfig, slot: String, 
                     metrics::gauge!(m::SOURCE_WAL_POSITION, &label).set(row.get::<_, f64>(0));
                     if let Some(lag) = row.get::<_, Option<f64>>(1) {
                         metrics::gauge!(m::REPLICATION_LAG, &label).set(lag);
+                        slot_seen = true;
                     }
                     if let Some(retained) = row.get::<_, Option<f64>>(2) {
                         metrics::gauge!(m::SLOT_RETAINED_WAL, &label).set(retained);
@@ -116,6 +118,7 @@ async fn slot_metrics(postgres: cdc_core::config::PostgresConfig, slot: String, 
                 Err(_) => client = None,
             }
         }
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        // Every second until the slot exists (the source creates it just after this starts), then every 10 s.
+        tokio::time::sleep(Duration::from_secs(if slot_seen { 10 } else { 1 })).await;
     }
 }
