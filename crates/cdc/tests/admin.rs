@@ -13,6 +13,8 @@ use crate::support::{confirmed_flush, slot_caught_up, spawn, Role};
 
 const WAIT: Duration = Duration::from_secs(120);
 const TOKEN: &str = "admin-t0ken-xyz";
+/// A RapidAPI key in the same file: the API shows the configuration, and must not show it.
+const API_KEY: &str = "rapid-api-k3y-123";
 
 struct Api {
     base: String,
@@ -77,7 +79,8 @@ fn start(cluster: &PgCluster, dir: &Path, port: u16) -> Role {
         dir.join("cdc.toml"),
         format!(
             "[source]\ntables = [\"t\"]\n[pipeline]\npoll_timeout_ms = 100\n[duckdb]\npath = \"w.duckdb\"\n\
-             exclusive = false\nlock_timeout_ms = 300\n[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"{TOKEN}\"\n"
+             exclusive = false\nlock_timeout_ms = 300\n[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"{TOKEN}\"\n\
+             [ingest]\napi_key = \"{API_KEY}\"\n"
         ),
     )
     .unwrap();
@@ -239,7 +242,7 @@ async fn pause_resume_restart_and_auth_through_the_admin_api() {
     ]
     .join("\n");
     assert!(shown.contains("\"admin\""), "the config is shown: {shown}");
-    for secret in [TOKEN, cluster.password()] {
+    for secret in [TOKEN, API_KEY, cluster.password()] {
         assert!(!shown.contains(secret), "secret {secret:?} shown by the API");
         assert!(!role.log_contains(secret), "secret {secret:?} in the log");
     }
