@@ -18,6 +18,7 @@
 pub mod encode;
 pub mod error;
 pub mod plan;
+pub mod progress;
 pub mod types;
 
 #[cfg(feature = "duckdb")]

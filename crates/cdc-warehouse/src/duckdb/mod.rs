@@ -148,20 +148,9 @@ impl DuckDbSink {
         &self.applied_offsets
     }
 
-    /// Whether an event is in the warehouse already: a log record below the partition's recorded offset, or a
-    /// streamed change before the recorded LSN. Snapshot events from PostgreSQL (rows, and the truncate before a
-    /// redone table) always go through: the MERGE's position guard sorts them out.
+    /// Whether an event is in the warehouse already ([`crate::progress::already_applied`]).
     fn already_applied(&self, event: &ChangeEvent) -> bool {
-        match &event.origin {
-            Some(origin) => self
-                .applied_offsets
-                .get(&(origin.topic.to_string(), origin.partition))
-                .is_some_and(|&next| origin.offset < next),
-            None => {
-                event.snapshot == cdc_core::SnapshotMarker::No
-                    && self.applied.is_some_and(|a| Position::of(event) < a)
-            }
-        }
+        crate::progress::already_applied(event, self.applied, &self.applied_offsets)
     }
 
     fn target(id: &TableId) -> String {
@@ -370,19 +359,7 @@ impl DuckDbSink {
 
     /// Applies `fresh` in one transaction (table changes committed just before it).
     fn commit(&mut self, conn: &Connection, fresh: &[ChangeEvent]) -> Result<(), WarehouseError> {
-        // Snapshot rows never move the LSN position: a table re-snapshotted at a later point must not make the
-        // sink skip older changes of other tables.
-        let reached = fresh
-            .iter()
-            .filter(|e| e.origin.is_none() && e.snapshot == cdc_core::SnapshotMarker::No)
-            .map(Position::of)
-            .max();
-        let reached = self.applied.max(reached);
-        let mut offsets: HashMap<(String, i32), i64> = HashMap::new();
-        for origin in fresh.iter().filter_map(|e| e.origin.as_ref()) {
-            let next = offsets.entry((origin.topic.to_string(), origin.partition)).or_default();
-            *next = (*next).max(origin.offset + 1);
-        }
+        let (reached, offsets) = crate::progress::reached(fresh, self.applied);
         let plans = plan(fresh);
         let started = std::time::Instant::now();
         // Table changes first, each committed on its own: DuckDB loses rows merged into a table altered earlier in

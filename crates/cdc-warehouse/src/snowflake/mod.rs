@@ -301,19 +301,9 @@ impl SnowflakeSink {
         &self.client
     }
 
-    /// Same rule as the DuckDB sink: log records below the partition's offset, or streamed changes before the
-    /// recorded LSN; snapshot events always go through and the MERGE guard sorts them out.
+    /// Whether an event is in the warehouse already ([`crate::progress::already_applied`]).
     fn already_applied(&self, event: &ChangeEvent) -> bool {
-        match &event.origin {
-            Some(origin) => self
-                .applied_offsets
-                .get(&(origin.topic.to_string(), origin.partition))
-                .is_some_and(|&next| origin.offset < next),
-            None => {
-                event.snapshot == cdc_core::SnapshotMarker::No
-                    && self.applied.is_some_and(|a| Position::of(event) < a)
-            }
-        }
+        crate::progress::already_applied(event, self.applied, &self.applied_offsets)
     }
 
     /// The Snowflake id and quoted name of a source table.
@@ -674,17 +664,7 @@ impl SnowflakeSink {
     }
 
     async fn commit(&mut self, fresh: &[ChangeEvent]) -> Result<(), WarehouseError> {
-        let reached = fresh
-            .iter()
-            .filter(|e| e.origin.is_none() && e.snapshot == cdc_core::SnapshotMarker::No)
-            .map(Position::of)
-            .max();
-        let reached = self.applied.max(reached);
-        let mut offsets: HashMap<(String, i32), i64> = HashMap::new();
-        for origin in fresh.iter().filter_map(|e| e.origin.as_ref()) {
-            let next = offsets.entry((origin.topic.to_string(), origin.partition)).or_default();
-            *next = (*next).max(origin.offset + 1);
-        }
+        let (reached, offsets) = crate::progress::reached(fresh, self.applied);
         // Each plan's table change just before its rows: a plan of an older schema version then lands before
         // the column it lacks is added and filled.
         let started = std::time::Instant::now();
