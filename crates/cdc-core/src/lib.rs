@@ -21,6 +21,7 @@ pub mod pgoutput;
 pub mod pgtype;
 pub mod pipeline;
 pub mod postgres;
+pub mod progress;
 pub mod schema;
 pub mod sink;
 pub mod sinks;

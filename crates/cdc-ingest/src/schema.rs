@@ -17,6 +17,7 @@
 //! the seed's consumers depend on them.
 
 use cdc_core::config::{PostgresConfig, Secret, DEFAULT_PUBLICATION};
+use cdc_core::progress::{Task, Unit};
 use tokio_postgres::Transaction;
 
 use crate::error::IngestError;
@@ -123,14 +124,20 @@ pub async fn db_init(pg: &PostgresConfig, options: &DbInitOptions) -> Result<DbI
             warnings: Vec::new(),
         },
     };
+    // One step per object, so a slow sample-data load or a lock wait shows where it is.
+    let steps = 7 + FUNCTIONS.len() + TABLES.len();
+    let mut progress = Task::start("db init", Some(steps as u64), Unit::Steps);
+    progress.step("waiting for the db init lock");
     init.exec(
         "lock",
         "SET LOCAL search_path = public; SELECT pg_advisory_xact_lock(hashtext('cdc db init'))",
     )
     .await?;
+    progress.step("wal_level");
     init.check_wal_level().await?;
     for (name, sql) in FUNCTIONS {
         let object = format!("function {name}()");
+        progress.step(&object);
         let exists: bool = init
             .value(&object, "SELECT to_regprocedure($1) IS NOT NULL", &format!("public.{name}()"))
             .await?;
@@ -138,6 +145,7 @@ pub async fn db_init(pg: &PostgresConfig, options: &DbInitOptions) -> Result<DbI
     }
     for (name, sql) in TABLES {
         let object = format!("table {name}");
+        progress.step(&object);
         let exists: bool =
             init.value(&object, "SELECT to_regclass($1) IS NOT NULL", &format!("public.{name}")).await?;
         init.create_unless(exists, object, sql).await?;
@@ -145,13 +153,19 @@ pub async fn db_init(pg: &PostgresConfig, options: &DbInitOptions) -> Result<DbI
             init.ensure_replica_identity_full(name).await?;
         }
     }
+    progress.step("sample data");
     init.report.sample_data =
         if options.sample_data { init.sample_data().await? } else { SampleData::SkippedByOption };
+    progress.step(&format!("role {}", options.replication_role));
     init.role(&options.replication_role, options.replication_password.as_ref()).await?;
+    progress.step("grants");
     init.grants(&options.replication_role).await?;
+    progress.step(&format!("publication {}", options.publication));
     init.publication(&options.publication).await?;
+    progress.step("commit");
     let report = init.report;
     tx.commit().await.map_err(|source| step_error(&user, "commit", source))?;
+    progress.finish();
     Ok(report)
 }
 

@@ -22,7 +22,10 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// Human-readable lines (also accepted as `pretty`).
+    #[value(alias = "pretty")]
     Text,
+    /// One JSON object per line, for Loki and friends.
     Json,
 }
 

@@ -6,13 +6,18 @@ mod cli;
 mod commands;
 mod config;
 mod logging;
+mod progress;
 mod report;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    logging::init(cli.log_format);
+    let bars = progress::TerminalBars::for_terminal(cli.log_format);
+    if let Some(bars) = &bars {
+        bars.install();
+    }
+    logging::init(cli.log_format, bars);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

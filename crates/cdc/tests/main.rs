@@ -8,6 +8,7 @@ mod bad_input;
 mod crash;
 mod events;
 mod load;
+mod progress;
 mod run;
 mod seed;
 mod snowflake;

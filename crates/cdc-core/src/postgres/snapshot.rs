@@ -12,6 +12,7 @@ use tokio_postgres::{Client, CopyOutStream};
 use super::error::PgError;
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
 use crate::lsn::Lsn;
+use crate::progress::{Task, Unit};
 use crate::schema::{quote_ident, SchemaRef, TableId};
 use crate::value::{parse_text, Value};
 
@@ -52,7 +53,13 @@ struct TableCopy {
     buf: BytesMut,
     finished: bool,
     rows: u64,
+    /// Rows not yet added to the rows-copied counter and the progress bar (both move every
+    /// [`PROGRESS_EVERY`] rows, so a large table's progress shows while it is copied).
+    unreported: u64,
+    progress: Task,
 }
+
+const PROGRESS_EVERY: u64 = 1024;
 
 impl SnapshotReader {
     /// Opens the snapshot transaction on `client` and imports `snapshot_name` (exported by the slot creation).
@@ -145,7 +152,20 @@ impl SnapshotReader {
         let stream =
             self.client.copy_out(&sql).await.map_err(PgError::query(format!("snapshot of {}", schema.id)))?;
         tracing::info!(table = %schema.id, "snapshot of table started");
-        Ok(TableCopy { schema, stream: Box::pin(stream), buf: BytesMut::new(), finished: false, rows: 0 })
+        let progress = Task::start(
+            &format!("snapshot {}", schema.id),
+            (estimate >= 1.0).then_some(estimate as u64),
+            Unit::Rows,
+        );
+        Ok(TableCopy {
+            schema,
+            stream: Box::pin(stream),
+            buf: BytesMut::new(),
+            finished: false,
+            rows: 0,
+            unreported: 0,
+            progress,
+        })
     }
 
     /// "Forget this table's rows": positioned at the consistent point, so the snapshot rows that follow (at the
@@ -193,12 +213,23 @@ impl SnapshotReader {
 }
 
 impl TableCopy {
+    fn report_rows(&mut self) {
+        metrics::counter!(crate::metrics::SNAPSHOT_ROWS_COPIED, "pipeline" => crate::metrics::pipeline(), "table" => self.schema.id.to_string())
+            .increment(self.unreported);
+        self.progress.advance(self.unreported);
+        self.unreported = 0;
+    }
+
     async fn next_row(&mut self) -> Result<Option<(SchemaRef, Row)>, PgError> {
         loop {
             if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
                 let line = self.buf.split_to(pos + 1);
                 let row = parse_copy_line(&self.schema, &line[..pos])?;
                 self.rows += 1;
+                self.unreported += 1;
+                if self.unreported == PROGRESS_EVERY {
+                    self.report_rows();
+                }
                 return Ok(Some((self.schema.clone(), row)));
             }
             if self.finished {
@@ -206,10 +237,10 @@ impl TableCopy {
                     return Err(PgError::Protocol(format!("COPY of {} ended mid-row", self.schema.id)));
                 }
                 tracing::info!(table = %self.schema.id, rows = self.rows, "snapshot of table done");
-                let pipeline = crate::metrics::pipeline();
-                metrics::counter!(crate::metrics::SNAPSHOT_ROWS_COPIED, "pipeline" => pipeline.clone(), "table" => self.schema.id.to_string())
-                    .increment(self.rows);
-                metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => pipeline).increment(1.0);
+                self.report_rows();
+                std::mem::replace(&mut self.progress, Task::none()).finish();
+                metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => crate::metrics::pipeline())
+                    .increment(1.0);
                 return Ok(None);
             }
             match self.stream.next().await {

@@ -133,6 +133,7 @@ where
         });
         let tap = connector.as_ref().map(|c| c.tap.clone());
         let mut pipeline = Pipeline::new(source, sink, config.clone()).named(name).tapped(tap);
+        let asked_to_stop = stop.clone();
         let result = pipeline.run(stop).await;
         forward.abort();
         let (_, returned_sink) = pipeline.into_parts();
@@ -140,6 +141,11 @@ where
         match result {
             Ok(stats) if *shutdown.borrow() => {
                 tracing::info!(events = stats.events, batches = stats.batches, "pipeline stopped");
+                return Ok(());
+            }
+            // Nobody asked it to stop: the source has nothing more to give (`snapshot_mode = "initial_only"`).
+            Ok(stats) if !*asked_to_stop.borrow() => {
+                tracing::info!(events = stats.events, batches = stats.batches, "pipeline finished");
                 return Ok(());
             }
             Ok(_) => tracing::info!("pipeline stopped on request of the admin API"),
