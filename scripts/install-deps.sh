@@ -38,6 +38,11 @@ if ! python3 -c "import fakesnow.server" 2>/dev/null; then
   echo "install-deps: pip install fakesnow[server]==0.12.1 snowflake-connector-python<5"
   python3 -m pip install -q --disable-pip-version-check "fakesnow[server]==0.12.1" "snowflake-connector-python<5"
 fi
+# Avro tests: Confluent's own SchemaRegistryClient and AvroDeserializer (fastavro; httpx is not in the extras).
+if ! python3 -c "import fastavro, httpx, authlib, cachetools; from confluent_kafka.schema_registry.avro import AvroDeserializer" 2>/dev/null; then
+  echo "install-deps: pip install confluent-kafka[avro,schemaregistry] httpx"
+  python3 -m pip install -q --disable-pip-version-check "confluent-kafka[avro,schemaregistry]==2.*" "httpx<1" "fastavro<2"
+fi
 # The web UI test drives headless Chromium over the DevTools protocol.
 if ! python3 -c "import websocket" 2>/dev/null; then
   echo "install-deps: pip install websocket-client"

@@ -5,11 +5,13 @@ use std::time::Duration;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 
+use crate::avro::AvroDecoder;
 use crate::config::KafkaConfig;
 use crate::sink::KafkaError;
 use crate::source::consumer_config;
 
-/// One record as read: JSON key and value (`None` for a tombstone).
+/// One record as read: JSON key and value (`None` for a tombstone); Avro ones decoded through the registry to
+/// their payload, as `kafka-avro-console-consumer` prints them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub topic: String,
@@ -30,6 +32,7 @@ pub struct TailOptions {
 pub async fn tail(
     config: &KafkaConfig,
     options: &TailOptions,
+    mut avro: Option<AvroDecoder>,
     mut on_record: impl FnMut(Record) -> bool,
 ) -> Result<(), KafkaError> {
     let mut client = consumer_config(config, &options.group, options.from_beginning);
@@ -46,9 +49,9 @@ pub async fn tail(
             }
             Ok(Ok(message)) => message,
         };
-        let decode =
-            |bytes: Option<&[u8]>| bytes.map(serde_json::from_slice::<serde_json::Value>).transpose();
-        match (decode(message.key()), decode(message.payload())) {
+        let key = decode(avro.as_mut(), "key", message.key()).await?;
+        let value = decode(avro.as_mut(), "value", message.payload()).await?;
+        match (key, value) {
             (Ok(key), Ok(value)) => {
                 let record = Record { topic: message.topic().to_owned(), key, value };
                 if !on_record(record) {
@@ -60,8 +63,25 @@ pub async fn tail(
                 partition = message.partition(),
                 offset = message.offset(),
                 error = %e,
-                "record is not JSON; skipped"
+                "record is neither JSON nor Avro; skipped"
             ),
         }
+    }
+}
+
+/// A key or value as JSON; the inner error is the record's fault, the outer one a registry outage.
+async fn decode(
+    avro: Option<&mut AvroDecoder>,
+    part: &'static str,
+    bytes: Option<&[u8]>,
+) -> Result<Result<Option<serde_json::Value>, String>, KafkaError> {
+    let Some(bytes) = bytes else { return Ok(Ok(None)) };
+    match avro {
+        Some(avro) if AvroDecoder::is_avro(bytes) => match avro.decode(part, bytes).await {
+            Ok(mut decoded) => Ok(Ok(Some(decoded["payload"].take()))),
+            Err(e) if e.is_registry_outage() => Err(e.into()),
+            Err(e) => Ok(Err(e.to_string())),
+        },
+        _ => Ok(serde_json::from_slice(bytes).map(Some).map_err(|e| e.to_string())),
     }
 }

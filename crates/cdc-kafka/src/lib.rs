@@ -11,6 +11,7 @@
 //!            their offsets; offsets committed only when the pipeline acknowledges (after the warehouse commit)
 //! ```
 
+mod avro;
 mod config;
 mod consumer;
 mod context;
@@ -19,6 +20,7 @@ mod source;
 mod topics;
 mod transactions;
 
+pub use avro::{AvroDecoder, AvroEncoder, AvroError};
 pub use config::{topic_pattern, KafkaConfig, LoadConfig};
 pub use consumer::{tail, Record, TailOptions};
 pub use sink::{KafkaError, KafkaSink};

@@ -18,12 +18,13 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use cdc_core::envelope::Envelope;
+use cdc_core::envelope::{Envelope, EventFormat};
 use cdc_core::{ChangeBatch, ChangeEvent, Op, Sink, SinkError};
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
+use crate::avro::{AvroEncoder, AvroError, Shape};
 use crate::config::KafkaConfig;
 use crate::context::WatchedContext;
 use crate::topics::Topics;
@@ -50,6 +51,8 @@ pub enum KafkaError {
     Unreachable { bootstrap: String, reason: String },
     #[error("the Kafka consumer failed: {reason}")]
     Consumer { reason: String },
+    #[error(transparent)]
+    Avro(#[from] AvroError),
 }
 
 impl KafkaError {
@@ -72,6 +75,17 @@ impl KafkaError {
                 KafkaError::Consumer { .. } => {
                     "check the security settings in [kafka.client], the ACLs of this consumer group, and that the \
                      topics exist; no offset past the last warehouse commit was committed, so a restart resumes there"
+                }
+                KafkaError::Avro(AvroError::Incompatible { .. }) => {
+                    "the table's new shape breaks the subject's compatibility rule, so nothing with it was sent and \
+                     PostgreSQL was not acknowledged past it: make the change compatible (add columns with a default \
+                     or nullable, widen rather than change types), or relax the subject's rule \
+                     (PUT /config/{subject}), then restart"
+                }
+                KafkaError::Avro(AvroError::Registry(e)) => return e.hint(),
+                KafkaError::Avro(_) => {
+                    "the schema registry's schemas and the messages disagree: check [schema_registry].url points at the \
+                     registry the producer used"
                 }
                 KafkaError::Delivery { .. } | KafkaError::Canceled { .. } => {
                     "check the broker's logs and limits (message.max.bytes, ACLs); nothing after this message was \
@@ -99,6 +113,8 @@ pub struct KafkaSink {
     in_flight: VecDeque<InFlight>,
     /// With `transaction_metadata`: the `{prefix}.transaction` topic and the transaction being framed.
     transactions: Option<(String, TransactionTracker)>,
+    /// With `format = "avro"` (or `key_format`): the registry and the schemas registered so far.
+    avro: Option<AvroEncoder>,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -111,7 +127,12 @@ impl std::fmt::Debug for KafkaSink {
 }
 
 impl KafkaSink {
-    pub fn new(config: KafkaConfig, envelope: Envelope) -> Result<KafkaSink, KafkaError> {
+    /// `avro`: required when the envelope's format (or key format) is Avro.
+    pub fn new(
+        config: KafkaConfig,
+        envelope: Envelope,
+        avro: Option<AvroEncoder>,
+    ) -> Result<KafkaSink, KafkaError> {
         let context = WatchedContext::default();
         let producer: FutureProducer<WatchedContext> =
             config.producer_client().create_with_context(context.clone()).map_err(KafkaError::Config)?;
@@ -120,7 +141,7 @@ impl KafkaSink {
             let topic = format!("{}.transaction", envelope.config().topic_prefix);
             (topic, TransactionTracker::new(envelope.config().format))
         });
-        Ok(KafkaSink { producer, topics, envelope, config, in_flight: VecDeque::new(), transactions })
+        Ok(KafkaSink { producer, topics, envelope, config, in_flight: VecDeque::new(), transactions, avro })
     }
 
     /// Sends one message, waiting for room when the producer's queue or the in-flight bound is full.
@@ -173,7 +194,17 @@ impl KafkaSink {
         let topic = topic.clone();
         for marker in markers {
             self.topics.ensure(&topic).await?;
-            self.send(&topic, None, Some(&marker.key), Some(&marker.value), None).await?;
+            let (key, value) = match self.avro.as_mut() {
+                Some(avro) if self.envelope.config().format == EventFormat::Avro => {
+                    let (key_schema, key, value_schema, value) = marker.parts();
+                    (
+                        avro.encode(&topic, true, Shape::Transaction, &key_schema, key).await?,
+                        avro.encode(&topic, false, Shape::Transaction, &value_schema, value).await?,
+                    )
+                }
+                _ => (marker.key, marker.value),
+            };
+            self.send(&topic, None, Some(&key), Some(&value), None).await?;
         }
         Ok(())
     }
@@ -197,6 +228,12 @@ impl KafkaSink {
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn sink_error(e: KafkaError) -> SinkError {
     SinkError::Other(Box::new(e))
 }
@@ -216,8 +253,8 @@ impl KafkaSink {
         if let Some((_, tracker)) = &mut self.transactions {
             tracker.count(event);
         }
-        let key = self.envelope.key_bytes(event);
-        let value = self.envelope.value_bytes(event);
+        let key = self.key_bytes(topic, event).await?;
+        let value = self.value_bytes(topic, event).await?;
         let headers =
             header.map(|(name, value)| OwnedHeaders::new().insert(Header { key: name, value: Some(value) }));
         self.send(topic, None, key.as_deref(), Some(&value), headers).await?;
@@ -225,6 +262,25 @@ impl KafkaSink {
             self.send(topic, None, key.as_deref(), None, None).await?;
         }
         Ok(())
+    }
+
+    /// The message key in the configured key format; `None` as for [`Envelope::key`].
+    async fn key_bytes(&mut self, topic: &str, event: &ChangeEvent) -> Result<Option<Vec<u8>>, KafkaError> {
+        let avro = self.avro.as_mut().filter(|_| self.envelope.config().key_format() == EventFormat::Avro);
+        let Some(avro) = avro else { return Ok(self.envelope.key_bytes(event)) };
+        let Some((Some(schema), payload)) = self.envelope.key_parts(event) else { return Ok(None) };
+        let shape = Shape::Table(event.schema.id.clone(), event.schema.version);
+        Ok(Some(avro.encode(topic, true, shape, schema, &payload).await?))
+    }
+
+    /// The message value in the configured format.
+    async fn value_bytes(&mut self, topic: &str, event: &ChangeEvent) -> Result<Vec<u8>, KafkaError> {
+        let avro = self.avro.as_mut().filter(|_| self.envelope.config().format == EventFormat::Avro);
+        let Some(avro) = avro else { return Ok(self.envelope.value_bytes(event)) };
+        let (schema, payload) = self.envelope.value_parts_at(event, now_ms());
+        let schema = schema.ok_or(KafkaError::Avro(AvroError::NoSchema))?;
+        let shape = Shape::Table(event.schema.id.clone(), event.schema.version);
+        Ok(avro.encode(topic, false, shape, schema, &payload).await?)
     }
 
     /// An update that changes the row's key, as Debezium sends it: a delete of the old key (with its tombstone)
@@ -263,7 +319,7 @@ impl Sink for KafkaSink {
                 if let Some((_, tracker)) = &mut self.transactions {
                     tracker.count(event);
                 }
-                let value = self.envelope.value_bytes(event);
+                let value = self.value_bytes(&topic, event).await.map_err(sink_error)?;
                 for partition in 0..partitions {
                     self.send(&topic, Some(partition), None, Some(&value), None).await.map_err(sink_error)?;
                 }

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cdc_core::envelope::{DecodeError, EventDecoder};
+use cdc_core::envelope::EventDecoder;
 use cdc_core::{ChangeBatch, ChangeEvent, LogOffset, Source};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
@@ -31,6 +31,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::avro::AvroDecoder;
 use crate::config::{KafkaConfig, LoadConfig};
 use crate::context::{is_fatal, ConsumerWatch, WatchedContext};
 use crate::sink::KafkaError;
@@ -63,6 +64,8 @@ pub struct KafkaSource {
     /// Our own side topics a pattern subscription also matches; their records are not change events.
     side_topics: HashSet<String>,
     stats: LoadStats,
+    /// Reads Avro records (Confluent wire format) through the registry; JSON records need none.
+    avro: Option<AvroDecoder>,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -80,6 +83,7 @@ impl KafkaSource {
         topics: &[String],
         dead_letter_topic: String,
         side_topics: HashSet<String>,
+        avro: Option<AvroDecoder>,
     ) -> Result<KafkaSource, KafkaError> {
         let context = ConsumerWatch::default();
         let mut client = consumer_config(kafka, &load.group_id, load.from_beginning);
@@ -107,6 +111,7 @@ impl KafkaSource {
             topics: side_topic_admin,
             side_topics,
             stats: LoadStats::default(),
+            avro,
         })
     }
 
@@ -116,17 +121,9 @@ impl KafkaSource {
 
     /// Sends an undecodable record to the dead-letter topic and waits for the broker to take it: its offset is
     /// committed with the batch, so the record must be safe elsewhere first.
-    async fn dead_letter(&mut self, message: &OwnedMessage, error: &DecodeError) -> Result<(), KafkaError> {
+    async fn dead_letter(&mut self, message: &OwnedMessage, reason: String) -> Result<(), KafkaError> {
         let dead_letter_topic = self.dead_letter_topic.clone();
         self.topics.ensure(&dead_letter_topic).await?;
-        // The whole chain: the decoder keeps the parser's own message (line, column) as the cause.
-        let mut reason = error.to_string();
-        let mut cause = std::error::Error::source(error);
-        while let Some(inner) = cause {
-            reason.push_str(": ");
-            reason.push_str(&inner.to_string());
-            cause = inner.source();
-        }
         let headers = OwnedHeaders::new()
             .insert(Header { key: "cdc.error", value: Some(reason.as_str()) })
             .insert(Header { key: "cdc.source.topic", value: Some(message.topic()) })
@@ -165,7 +162,7 @@ impl KafkaSource {
         if self.side_topics.contains(message.topic()) {
             return Ok(None);
         }
-        match self.decoder.decode(message.key(), message.payload()) {
+        match self.decode(&message).await? {
             Ok(Some(mut event)) => {
                 event.origin = Some(LogOffset {
                     topic: message.topic().into(),
@@ -179,11 +176,64 @@ impl KafkaSource {
                 Ok(None)
             }
             Err(error) => {
-                self.dead_letter(&message, &error).await?;
+                self.dead_letter(&message, error_chain(error.as_ref())).await?;
                 Ok(None)
             }
         }
     }
+
+    /// The record as a change event (`Ok(None)` for a tombstone); the inner error is the record's fault (it goes
+    /// to the dead-letter topic), the outer one ours (a registry that cannot be reached stops the load).
+    async fn decode(
+        &mut self,
+        message: &OwnedMessage,
+    ) -> Result<Result<Option<ChangeEvent>, Box<dyn std::error::Error + Send + Sync>>, KafkaError> {
+        let (key, value) = (message.key(), message.payload());
+        let is_avro = [key, value].into_iter().flatten().any(AvroDecoder::is_avro);
+        if !is_avro {
+            return Ok(self.decoder.decode(key, value).map_err(Into::into));
+        }
+        let Some(avro) = self.avro.as_mut() else {
+            return Err(KafkaError::Consumer {
+                reason: format!(
+                    "a record of {} is Avro (Confluent wire format) but no schema registry is configured \
+                     ([schema_registry].url)",
+                    message.topic()
+                ),
+            });
+        };
+        let Some(value) = value else { return Ok(Ok(None)) };
+        let value = match avro.decode("value", value).await {
+            Ok(value) => value,
+            Err(e) if e.is_registry_outage() => return Err(e.into()),
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let key = match key.filter(|k| !k.is_empty()) {
+            Some(key) if AvroDecoder::is_avro(key) => match avro.decode("key", key).await {
+                Ok(key) => Some(key),
+                Err(e) if e.is_registry_outage() => return Err(e.into()),
+                Err(e) => return Ok(Err(e.into())),
+            },
+            Some(key) => match serde_json::from_slice(key) {
+                Ok(key) => Some(key),
+                Err(e) => return Ok(Err(e.into())),
+            },
+            None => None,
+        };
+        Ok(self.decoder.decode_json(key.as_ref(), &value).map_err(Into::into))
+    }
+}
+
+/// An error and its causes on one line: the decoder keeps the parser's own message (line, column) as the cause.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        reason.push_str(": ");
+        reason.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    reason
 }
 
 /// The consumer settings shared by `cdc load` and `cdc tail --from-kafka`.

@@ -12,11 +12,21 @@ use cdc_core::envelope::EventFormat;
 use cdc_core::{ChangeBatch, ChangeEvent, Lsn, SnapshotMarker};
 use serde_json::{json, Value as J};
 
-/// A transaction marker to send: its topic key and value.
+/// A transaction marker to send: its topic key and value as JSON in the tracker's format, and their payloads
+/// for other encodings (Avro, with [`Marker::parts`]).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Marker {
     pub key: Vec<u8>,
     pub value: Vec<u8>,
+    key_payload: J,
+    value_payload: J,
+}
+
+impl Marker {
+    /// Key schema, key payload, value schema, value payload (Debezium's Connect schemas).
+    pub fn parts(&self) -> (J, &J, J, &J) {
+        (key_schema(), &self.key_payload, value_schema(), &self.value_payload)
+    }
 }
 
 #[derive(Debug)]
@@ -108,15 +118,15 @@ fn end_value(open: &OpenTransaction) -> J {
 }
 
 fn marker(format: EventFormat, id: &str, payload: J) -> Marker {
-    let key = json!({ "id": id });
+    let key_payload = json!({ "id": id });
     let (key, value) = match format {
-        EventFormat::Json => (key, payload),
+        EventFormat::Json | EventFormat::Avro => (key_payload.to_string(), payload.to_string()),
         EventFormat::JsonSchema => (
-            json!({ "schema": key_schema(), "payload": key }),
-            json!({ "schema": value_schema(), "payload": payload }),
+            json!({ "schema": key_schema(), "payload": key_payload }).to_string(),
+            json!({ "schema": value_schema(), "payload": payload }).to_string(),
         ),
     };
-    Marker { key: key.to_string().into_bytes(), value: value.to_string().into_bytes() }
+    Marker { key: key.into_bytes(), value: value.into_bytes(), key_payload, value_payload: payload }
 }
 
 /// `io.debezium.connector.common.TransactionMetadataKey`.

@@ -65,7 +65,7 @@ async fn changes_reach_kafka_as_debezium_envelopes_keyed_by_primary_key_with_tom
     let events =
         EnvelopeConfig { topic_template: Some("{prefix}.{table}".into()), ..EnvelopeConfig::default() };
     let kafka = KafkaConfig { bootstrap_servers: broker.bootstrap(), ..KafkaConfig::default() };
-    let sink = KafkaSink::new(kafka, Envelope::new(events, "postgres")).unwrap();
+    let sink = KafkaSink::new(kafka, Envelope::new(events, "postgres"), None).unwrap();
     let src = PgSource::start(pg, source).await.unwrap();
     let (stop, rx) = tokio::sync::watch::channel(false);
     let mut pipeline = Pipeline::new(src, sink, PipelineConfig { batch_size: 100, poll_timeout_ms: 100 });

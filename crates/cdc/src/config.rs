@@ -31,6 +31,8 @@ pub struct Config {
     pub snowflake: cdc_warehouse::snowflake::SnowflakeConfig,
     /// The admin API and `/metrics` (`CDC_ADMIN_LISTEN`, `CDC_ADMIN_TOKEN`).
     pub admin: crate::admin::AdminConfig,
+    /// Avro schemas (`SCHEMA_REGISTRY_URL`).
+    pub schema_registry: crate::registry::SchemaRegistrySettings,
     /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
     /// `SCHEDULE_INTERVAL_MINUTES`).
     pub ingest: cdc_ingest::IngestConfig,
@@ -73,6 +75,7 @@ impl Config {
         config.ingest.apply_env(|name| std::env::var(name).ok())?;
         let mut env_applied = env_applied;
         env_applied.extend(config.snowflake.apply_env(|name| std::env::var(name).ok())?);
+        env_applied.extend(config.schema_registry.apply_env(|name| std::env::var(name).ok()));
         config.validate()?;
         Ok(Loaded { config, file, env_applied })
     }

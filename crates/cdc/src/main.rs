@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod logging;
 mod progress;
+mod registry;
 mod report;
 
 use clap::Parser;

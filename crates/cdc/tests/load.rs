@@ -19,7 +19,7 @@ const WAIT: Duration = Duration::from_secs(300);
 /// Checks here create a Kafka client or open the shared DuckDB file (which a loader then waits for): not too often.
 const POLL: Duration = Duration::from_millis(250);
 const GROUP: &str = "cdc-load";
-const ALL: [&str; 4] = ["accounts", "docs", "events", "pairs"];
+pub(crate) const ALL: [&str; 4] = ["accounts", "docs", "events", "pairs"];
 const TOPICS: [(&str, &str); 4] =
     [("cdc.accounts", "id"), ("cdc.docs", "id"), ("cdc.events", "id"), ("cdc.pairs", "a,b")];
 
@@ -33,15 +33,15 @@ fn size() -> usize {
 
 /// PostgreSQL with the workload's tables, a tansu broker, and the test's directory holding `cdc.toml` (with
 /// no extra lines).
-struct Stack {
-    cluster: PgCluster,
-    broker: Tansu,
-    client: tokio_postgres::Client,
-    dir: tempfile::TempDir,
+pub(crate) struct Stack {
+    pub cluster: PgCluster,
+    pub broker: Tansu,
+    pub client: tokio_postgres::Client,
+    pub dir: tempfile::TempDir,
 }
 
 impl Stack {
-    async fn start() -> Stack {
+    pub async fn start() -> Stack {
         let cluster = PgCluster::start();
         let broker = Tansu::start();
         let client = cluster.connect("postgres").await;
@@ -52,24 +52,27 @@ impl Stack {
     }
 }
 
-/// Lines added to the test configuration: in `[kafka]`, in `[kafka.client]`, and new tables at the end.
+/// Lines added to the test configuration: the event format (default: JSON with schemas, bare JSON keys), in
+/// `[kafka]`, in `[kafka.client]`, and new tables at the end.
 #[derive(Default)]
-struct Extra {
-    kafka: &'static str,
-    client: &'static str,
-    tables: &'static str,
+pub(crate) struct Extra {
+    /// `[source] tables`, default the four workload tables.
+    pub source_tables: &'static str,
+    pub format: &'static str,
+    pub kafka: &'static str,
+    pub client: &'static str,
+    pub tables: &'static str,
 }
 
 /// The seed's event shape, six partitions per topic, and a DuckDB file loaders share.
-fn write_config(dir: &Path, broker: &Tansu, extra: Extra) {
+pub(crate) fn write_config(dir: &Path, broker: &Tansu, extra: Extra) {
     let config = format!(
         r#"
 [source]
-tables = ["accounts", "docs", "events", "pairs"]
+tables = [{source_tables}]
 [events]
 topic_template = "{{prefix}}.{{table}}"
-format = "json-schema"
-key_format = "json"
+{format}
 transaction_metadata = true
 [kafka]
 bootstrap_servers = "{bootstrap}"
@@ -88,6 +91,16 @@ poll_timeout_ms = 200
 {tables}
 "#,
         bootstrap = broker.bootstrap(),
+        source_tables = if extra.source_tables.is_empty() {
+            r#""accounts", "docs", "events", "pairs""#
+        } else {
+            extra.source_tables
+        },
+        format = if extra.format.is_empty() {
+            "format = \"json-schema\"\nkey_format = \"json\""
+        } else {
+            extra.format
+        },
         kafka = extra.kafka,
         client = extra.client,
         tables = extra.tables,
@@ -110,7 +123,7 @@ async fn committed(broker: &Tansu) -> i64 {
 }
 
 /// Waits until the group has committed something (so a loader is consuming).
-async fn wait_first_commit(broker: &Tansu) {
+pub(crate) async fn wait_first_commit(broker: &Tansu) {
     wait_for_every("the group's first commit", WAIT, POLL, || async move {
         (committed(broker).await > 0).then_some(())
     })
@@ -120,7 +133,12 @@ async fn wait_first_commit(broker: &Tansu) {
 /// Capture has confirmed all WAL and the group has loaded all of it: the shared warehouse equals the source
 /// (read between the loaders' commits). The group's lag is only reported: tansu's high watermarks can trail
 /// the records it serves, so "committed ≥ end" does not prove the end was reached.
-async fn wait_all_loaded(client: &tokio_postgres::Client, broker: &Tansu, dir: &Path, tables: &[&str]) {
+pub(crate) async fn wait_all_loaded(
+    client: &tokio_postgres::Client,
+    broker: &Tansu,
+    dir: &Path,
+    tables: &[&str],
+) {
     let last_seen = std::sync::Mutex::new(String::new());
     let seen = &last_seen;
     let waited = tokio::time::timeout(
@@ -145,7 +163,7 @@ async fn wait_all_loaded(client: &tokio_postgres::Client, broker: &Tansu, dir: &
     );
 }
 
-fn stop(mut role: Role) {
+pub(crate) fn stop(mut role: Role) {
     let mut child = role.child();
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
@@ -212,14 +230,14 @@ async fn assert_warehouse_equals_source(client: &tokio_postgres::Client, dir: &P
     assert_tables_equal(client, dir, &ALL).await;
 }
 
-async fn assert_tables_equal(client: &tokio_postgres::Client, dir: &Path, tables: &[&str]) {
+pub(crate) async fn assert_tables_equal(client: &tokio_postgres::Client, dir: &Path, tables: &[&str]) {
     if let Some(difference) = first_difference(client, dir, tables).await {
         panic!("{difference}");
     }
 }
 
 /// Runs the workload in the background; the flag turns false when it is done.
-async fn background_workload(
+pub(crate) async fn background_workload(
     cluster: &PgCluster,
     changes: usize,
     seed: u64,

@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod avro;
 mod bad_input;
 mod crash;
 mod events;

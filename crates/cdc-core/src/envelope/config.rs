@@ -41,6 +41,17 @@ pub enum EventFormat {
     Json,
     /// `{"schema": …, "payload": …}` (`JsonConverter` with `schemas.enable=true`).
     JsonSchema,
+    /// Confluent's Avro wire format with the schema in a registry (`AvroConverter`); the Connect schema of
+    /// json-schema, translated to Avro by cdc-avro.
+    Avro,
+}
+
+impl EventFormat {
+    /// Whether messages in this format are built from Connect schemas (json-schema carries them inline, Avro
+    /// registers their translation).
+    pub fn has_schema(self) -> bool {
+        matches!(self, EventFormat::JsonSchema | EventFormat::Avro)
+    }
 }
 
 /// How NUMERIC, DECIMAL and MONEY columns are encoded (`decimal.handling.mode`).

@@ -69,6 +69,7 @@ use super::config::BinaryHandling;
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
 use crate::lsn::Lsn;
 use crate::schema::{Column, ReplicaIdentity, SchemaRef, TableId, TableSchema};
+use crate::value::Value;
 
 /// A JSON object of the record.
 type Object = Map<String, J>;
@@ -164,7 +165,20 @@ impl EventDecoder {
         };
         let value: J =
             serde_json::from_slice(value).map_err(|source| DecodeError::NotJson { part: "value", source })?;
-        let Some((schema, payload)) = split_envelope(&value)? else {
+        let key = match key.filter(|bytes| !bytes.is_empty()) {
+            Some(bytes) => Some(
+                serde_json::from_slice::<J>(bytes)
+                    .map_err(|source| DecodeError::NotJson { part: "key", source })?,
+            ),
+            None => None,
+        };
+        self.decode_json(key.as_ref(), &value)
+    }
+
+    /// [`EventDecoder::decode`] of a record already parsed (or decoded from Avro into the same
+    /// `{schema, payload}` form); a null payload is a tombstone.
+    pub fn decode_json(&mut self, key: Option<&J>, value: &J) -> Result<Option<ChangeEvent>, DecodeError> {
+        let Some((schema, payload)) = split_envelope(value)? else {
             return Ok(None);
         };
         let op = op(payload)?;
@@ -353,13 +367,11 @@ fn row_schema(schema: &J) -> Result<&J, DecodeError> {
 
 /// The sorted field names of the record key (a bare object or `{schema, payload}`); `None` when the key is
 /// absent, empty or null.
-fn key_names(key: Option<&[u8]>) -> Result<Option<Vec<String>>, DecodeError> {
-    let Some(bytes) = key.filter(|bytes| !bytes.is_empty()) else {
+fn key_names(key: Option<&J>) -> Result<Option<Vec<String>>, DecodeError> {
+    let Some(key) = key else {
         return Ok(None);
     };
-    let key: J =
-        serde_json::from_slice(bytes).map_err(|source| DecodeError::NotJson { part: "key", source })?;
-    let payload = match &key {
+    let payload = match key {
         J::Object(object) if is_wrapped(object) => object.get("payload").unwrap_or(&J::Null),
         bare => bare,
     };
@@ -387,7 +399,22 @@ fn shows_full_identity(before: Option<&J>, key: &Key) -> bool {
     let (Some(J::Object(before)), Key::Names(key)) = (before, key) else {
         return false;
     };
-    before.iter().any(|(name, value)| !value.is_null() && key.binary_search(name).is_err())
+    before.iter().any(|(name, value)| !is_absent(value) && key.binary_search(name).is_err())
+}
+
+/// A cell that says nothing about the row: null, or the zero/empty value Debezium (and we) write for a NOT NULL
+/// column missing from a key-only before image ([`super::value`]'s `fallback`).
+fn is_absent(value: &J) -> bool {
+    match value {
+        J::Null => true,
+        J::Bool(b) => !b,
+        J::Number(n) => n.as_f64() == Some(0.0),
+        J::String(s) => matches!(s.as_str(), "" | "0" | "AA==" | "1970-01-01T00:00:00Z" | "00:00:00Z"),
+        J::Array(items) => items.is_empty(),
+        J::Object(fields) => {
+            fields.is_empty() || fields.get("value").and_then(J::as_str) == Some("AA==") && fields.len() == 2
+        }
+    }
 }
 
 fn op(payload: &Object) -> Result<Op, DecodeError> {
@@ -407,7 +434,17 @@ fn rows(op: Op, shape: &Shape, payload: &Object) -> Result<(Option<Row>, Option<
         return Ok((None, None));
     }
     let mut budget = Budget::per_record();
-    let before = row(shape, payload, "before", &mut budget)?;
+    let mut before = row(shape, payload, "before", &mut budget)?;
+    // A delete's before image under REPLICA IDENTITY DEFAULT has the key only; its other cells are placeholders.
+    let key_only =
+        shape.schema.replica_identity != ReplicaIdentity::Full && shape.schema.columns.iter().any(|c| c.key);
+    if let (Op::Delete, Some(before), true) = (op, before.as_mut(), key_only) {
+        for (cell, column) in before.0.iter_mut().zip(&shape.schema.columns) {
+            if !column.key {
+                *cell = Value::Null;
+            }
+        }
+    }
     let after = row(shape, payload, "after", &mut budget)?;
     if after.is_none() && matches!(op, Op::Insert | Op::Read | Op::Update) {
         return Err(DecodeError::Missing { path: "payload.after".into() });

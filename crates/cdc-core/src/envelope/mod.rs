@@ -166,6 +166,21 @@ impl Envelope {
         })
     }
 
+    /// The key's Connect schema (when the key format has schemas) and payload, for encoders of their own
+    /// (Avro); `None` as for [`Envelope::key`].
+    pub fn key_parts(&mut self, event: &ChangeEvent) -> Option<(Option<&J>, J)> {
+        let table = self.encoding(&event.schema);
+        let payload = key_payload(table, event)?;
+        Some((table.key_schema.as_ref().map(|s| &s.json), payload))
+    }
+
+    /// The value's Connect schema (when the format has schemas) and payload, for encoders of their own (Avro).
+    pub fn value_parts_at(&mut self, event: &ChangeEvent, ts_ms: i64) -> (Option<&J>, J) {
+        let payload = self.payload(event, ts_ms);
+        let schema = self.encoding(&event.schema).value_schema.as_ref().map(|s| &s.json);
+        (schema, payload)
+    }
+
     /// The message value, with the envelope's `ts_ms` set to now.
     pub fn value(&mut self, event: &ChangeEvent) -> J {
         self.value_at(event, now_ms())
@@ -267,12 +282,13 @@ impl TableEncoding {
         let key_columns: Vec<usize> = table.key_columns().map(|(i, _)| i).collect();
         let prefix = &config.topic_prefix;
         let propagate = config.propagate_source_types;
-        let value_schema = (config.format == EventFormat::JsonSchema)
+        let value_schema = config
+            .format
+            .has_schema()
             .then(|| SchemaJson::new(schema::envelope_schema(prefix, table, &codecs, propagate).to_json()));
-        let key_schema =
-            (config.key_format() == EventFormat::JsonSchema && !key_columns.is_empty()).then(|| {
-                SchemaJson::new(schema::key_schema(prefix, table, &codecs, &key_columns, propagate).to_json())
-            });
+        let key_schema = (config.key_format().has_schema() && !key_columns.is_empty()).then(|| {
+            SchemaJson::new(schema::key_schema(prefix, table, &codecs, &key_columns, propagate).to_json())
+        });
         TableEncoding { codecs, key_columns, value_schema, key_schema }
     }
 }
@@ -288,7 +304,9 @@ fn row_json(table: &TableEncoding, event: &ChangeEvent, row: Option<&Row>) -> J 
         .iter()
         .zip(&table.codecs)
         .enumerate()
-        .map(|(i, (column, codec))| (column.name.clone(), codec.encode(row.get(i).unwrap_or(&Value::Null))))
+        .map(|(i, (column, codec))| {
+            (column.name.clone(), codec.encode_required(row.get(i).unwrap_or(&Value::Null), column.nullable))
+        })
         .collect();
     J::Object(object)
 }
@@ -304,7 +322,10 @@ fn key_payload(table: &TableEncoding, event: &ChangeEvent) -> Option<J> {
         .filter_map(|&i| {
             let column = event.schema.columns.get(i)?;
             let codec = table.codecs.get(i)?;
-            Some((column.name.clone(), codec.encode(row.get(i).unwrap_or(&Value::Null))))
+            Some((
+                column.name.clone(),
+                codec.encode_required(row.get(i).unwrap_or(&Value::Null), column.nullable),
+            ))
         })
         .collect();
     Some(J::Object(object))

@@ -301,6 +301,15 @@ fn column_fields(
         .filter(|(i, _)| wanted(*i))
         .map(|(_, (column, codec))| {
             let mut schema = codec.connect_schema().optional(column.nullable);
+            // A column added with a default: what rows older than it read as, as Debezium puts a column's
+            // default in its schema. Avro readers need it to read records written before the column existed
+            // (a NOT NULL column added with a default is then a BACKWARD-compatible change).
+            schema.default = column
+                .fill_value
+                .as_deref()
+                .and_then(|text| crate::value::parse_text(&column.pg_type, text).ok())
+                .map(|value| codec.encode(&value))
+                .filter(|default| !default.is_null());
             if propagate_source_types {
                 schema.parameters.extend(source_type_parameters(column));
             }

@@ -183,6 +183,38 @@ impl FieldCodec {
     }
 
     /// The JSON for one cell.
+    /// What Debezium writes for a NOT NULL column that has no value in an image (the non-key columns of a delete's
+    /// before image under REPLICA IDENTITY DEFAULT): its value converters' fallback, zero or empty of the type, so
+    /// the required field holds a value, as Connect's converters (JSON with schemas, Avro) demand.
+    pub(crate) fn fallback(&self) -> J {
+        use FieldCodec as C;
+        match self {
+            C::Bool | C::BitBool => J::Bool(false),
+            C::Int16 | C::Int32 | C::Int64 => J::from(0),
+            C::Date { .. } | C::TimeMillis { .. } | C::TimeMicros => J::from(0),
+            C::TimestampMillis { .. } | C::TimestampMicros | C::IntervalMicros => J::from(0),
+            C::Float32 | C::Float64 | C::DecimalDouble => J::from(0.0),
+            // The unscaled zero as one big-endian byte, base64.
+            C::Decimal { .. } => J::from("AA=="),
+            C::VariableDecimal => serde_json::json!({ "scale": 0, "value": "AA==" }),
+            C::DecimalString => J::from("0"),
+            C::ZonedTimestamp { .. } => J::from("1970-01-01T00:00:00Z"),
+            C::ZonedTime => J::from("00:00:00Z"),
+            C::Text | C::Uuid | C::Json | C::Enum { .. } | C::IntervalIso | C::HstoreJson => J::from(""),
+            C::Binary(_) | C::Bits { .. } => J::from(""),
+            C::HstoreMap => J::Object(serde_json::Map::new()),
+            C::Array(_) => J::Array(Vec::new()),
+        }
+    }
+
+    /// `value` of a column that may not be null: a missing one (null) is written as [`FieldCodec::fallback`].
+    pub(crate) fn encode_required(&self, value: &Value, nullable: bool) -> J {
+        match value {
+            Value::Null if !nullable => self.fallback(),
+            value => self.encode(value),
+        }
+    }
+
     pub(crate) fn encode(&self, value: &Value) -> J {
         match value {
             Value::Null => J::Null,

@@ -44,6 +44,10 @@ pub struct AdminConfig {
     pub token: Option<Secret>,
     /// The connector's name in the API and the `pipeline` label of metrics; default: the role (`cdc-run`, …).
     pub name: Option<String>,
+    /// Also serve a Confluent-compatible Schema Registry (its REST API at the root: `/subjects`, `/schemas`,
+    /// `/config`, `/compatibility`), storing schemas in the source database. Behind the token when one is set,
+    /// given as a bearer token or as the basic-auth password (what registry clients send).
+    pub schema_registry: bool,
 }
 
 /// Where `/offsets` reads positions from.
@@ -87,6 +91,7 @@ pub async fn serve(
     token: Option<Secret>,
     connector: Arc<Connector>,
     offsets: Offsets,
+    registry: Option<Router>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let metrics = install_metrics()?;
     // Counters that only move on trouble start at 0, so rates and `increase()` see their first increment.
@@ -121,14 +126,16 @@ pub async fn serve(
         .route("/metrics", get(render_metrics))
         .route("/openapi.json", get(openapi))
         .route("/api/events", get(recent_events))
+        .with_state(shared.clone())
+        .merge(registry.unwrap_or_default())
         .layer(axum::middleware::from_fn_with_state(shared.clone(), require_token));
     let app = Router::new()
         // The page itself holds no data; it asks for the token and sends it with every call.
         .route("/ui", get(ui))
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .merge(protected)
-        .with_state(shared);
+        .with_state(shared)
+        .merge(protected);
     tracing::info!(listen = %local, "admin API listening");
     Ok(tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -143,16 +150,28 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 async fn require_token(AxumState(shared): AxumState<Shared>, request: Request, next: Next) -> Response {
     if let Some(token) = &shared.token {
-        let presented = request
-            .headers()
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if presented != Some(token.expose()) {
+        let authorization =
+            request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        if !presents(authorization, token.expose()) {
             return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token ([admin].token)");
         }
     }
     next.run(request).await
+}
+
+/// `Bearer <token>`, or `Basic` with the token as the password (schema registry clients speak basic auth).
+fn presents(authorization: Option<&str>, token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(authorization) = authorization else { return false };
+    if let Some(bearer) = authorization.strip_prefix("Bearer ") {
+        return bearer == token;
+    }
+    authorization
+        .strip_prefix("Basic ")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .and_then(|pair| pair.split_once(':').map(|(_, password)| password == token))
+        .unwrap_or(false)
 }
 
 /// The named connector, or Kafka Connect's 404.

@@ -12,7 +12,7 @@ use cdc_core::envelope::Envelope;
 use cdc_core::postgres::PgSource;
 use cdc_core::sinks::JsonLinesSink;
 use cdc_core::Sink;
-use cdc_kafka::KafkaSink;
+use cdc_kafka::{AvroEncoder, KafkaSink};
 use cdc_warehouse::duckdb::DuckDbSink;
 use cdc_warehouse::snowflake::SnowflakeSink;
 use tokio::sync::watch;
@@ -21,6 +21,7 @@ use super::supervise;
 use crate::admin::{self, Connector, Offsets};
 use crate::cli::{CaptureArgs, CaptureSink, RunArgs, WarehouseSink};
 use crate::config::Config;
+use crate::registry;
 
 pub async fn capture(config: Config, args: CaptureArgs, shutdown: watch::Receiver<bool>) -> Result<()> {
     let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
@@ -30,8 +31,15 @@ pub async fn capture(config: Config, args: CaptureArgs, shutdown: watch::Receive
             supervise(&config, "cdc-capture", sink, shutdown).await
         }
         CaptureSink::Kafka => {
-            let sink =
-                KafkaSink::new(config.kafka.clone(), envelope).context("cannot set up the Kafka producer")?;
+            let avro = match registry::uses_avro(&config) {
+                true => Some(AvroEncoder::new(
+                    registry::required_client(&config)?,
+                    config.schema_registry.subject_name_strategy,
+                )),
+                false => None,
+            };
+            let sink = KafkaSink::new(config.kafka.clone(), envelope, avro)
+                .context("cannot set up the Kafka producer")?;
             supervise(&config, "cdc-capture", sink, shutdown).await
         }
     }
@@ -80,7 +88,14 @@ async fn admin_for(config: &Config, name: &str) -> Result<Option<Arc<Connector>>
     let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
     let connector = Arc::new(Connector::new(name.clone(), "source", redacted, envelope));
     let offsets = Offsets::Slot { postgres: config.postgres.clone(), slot: config.source.slot_name.clone() };
-    admin::serve(listen, config.admin.token.clone(), connector.clone(), offsets).await?;
+    admin::serve(
+        listen,
+        config.admin.token.clone(),
+        connector.clone(),
+        offsets,
+        registry::embedded(config).await?,
+    )
+    .await?;
     tokio::spawn(slot_metrics(config.postgres.clone(), config.source.slot_name.clone(), name));
     Ok(Some(connector))
 }

@@ -25,7 +25,7 @@ pub async fn run(
             cdc_core::envelope::Envelope::new(config.events.clone(), config.postgres.dbname.clone());
         let connector = std::sync::Arc::new(Connector::new(name, "source", redacted, envelope));
         connector.set(State::Running, None);
-        admin::serve(listen, config.admin.token.clone(), connector, Offsets::NotApplicable).await?;
+        admin::serve(listen, config.admin.token.clone(), connector, Offsets::NotApplicable, None).await?;
     }
     let report = match (&args.from_dir, args.once) {
         (Some(dir), _) => cdc_ingest::run_from_dir(&config.postgres, dir).await?,

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use cdc_core::config::ConfigError;
 use cdc_core::envelope::EventFormat;
 use cdc_core::Sink;
-use cdc_kafka::{topic_pattern, KafkaSource};
+use cdc_kafka::{topic_pattern, AvroDecoder, KafkaSource};
 use cdc_warehouse::duckdb::DuckDbSink;
 use cdc_warehouse::snowflake::SnowflakeSink;
 use tokio::sync::watch;
@@ -20,6 +20,7 @@ use super::supervise;
 use crate::admin::{self, Connector, Offsets};
 use crate::cli::{LoadArgs, WarehouseSink};
 use crate::config::Config;
+use crate::registry;
 
 pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<bool>) -> Result<()> {
     if let Some(path) = args.duckdb {
@@ -30,6 +31,7 @@ pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<b
     }
     cdc_core::metrics::set_pipeline(config.admin.name.as_deref().unwrap_or("cdc-load"));
     if config.events.format == EventFormat::Json {
+        // (Avro records carry their schema's id; json-schema ones the schema itself.)
         // Bare JSON carries no column types: every record would go to the dead-letter topic.
         return Err(ConfigError::invalid(
             "events.format",
@@ -83,7 +85,8 @@ async fn consume<K: Sink>(
                 group: config.load.group_id.clone(),
                 topics: topics.to_vec(),
             };
-            admin::serve(listen, config.admin.token.clone(), connector.clone(), offsets).await?;
+            let embedded = registry::embedded(config).await?;
+            admin::serve(listen, config.admin.token.clone(), connector.clone(), offsets, embedded).await?;
             tokio::spawn(lag_metrics(
                 config.kafka.clone(),
                 config.load.group_id.clone(),
@@ -95,10 +98,13 @@ async fn consume<K: Sink>(
         None => None,
     };
     let (kafka, load, topics) = (config.kafka.clone(), config.load.clone(), topics.to_vec());
+    // Avro records are read through the registry whatever [events].format says (a topic may hold both).
+    let registry = registry::client(config)?;
     let start = move || {
         let (kafka, load, topics) = (kafka.clone(), load.clone(), topics.clone());
         let (dead_letter_topic, side_topics) = (dead_letter_topic.clone(), side_topics.clone());
-        async move { KafkaSource::start(&kafka, &load, &topics, dead_letter_topic, side_topics).await }
+        let avro = registry.clone().map(AvroDecoder::new);
+        async move { KafkaSource::start(&kafka, &load, &topics, dead_letter_topic, side_topics, avro).await }
     };
     supervise::run(&name, connector, start, sink, config.pipeline.clone(), shutdown).await
 }

@@ -33,7 +33,8 @@ async fn from_kafka(
         options.topics, config.kafka.bootstrap_servers
     );
     let mut printed = 0u64;
-    let consume = cdc_kafka::tail(&config.kafka, &options, |record| {
+    let avro = crate::registry::client(&config)?.map(cdc_kafka::AvroDecoder::new);
+    let consume = cdc_kafka::tail(&config.kafka, &options, avro, |record| {
         let Some(value) = record.value else { return true };
         let payload = value.get("payload").cloned().unwrap_or(value);
         match args.format {
