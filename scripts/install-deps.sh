@@ -5,7 +5,7 @@ set -euo pipefail
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in postgresql postgresql-contrib openssl cmake libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev pkg-config prometheus chromium; do
+for pkg in postgresql postgresql-contrib openssl cmake libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev pkg-config prometheus chromium curl gettext-base; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
 

@@ -71,6 +71,8 @@ struct Registered {
 pub(crate) enum Shape {
     Table(TableId, u32),
     Transaction,
+    /// After transforms: whatever schema they produced, by its text.
+    Transformed(String),
 }
 
 /// The producer side: registers each new schema once and writes the wire format.

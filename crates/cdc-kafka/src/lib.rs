@@ -15,10 +15,12 @@ mod avro;
 mod config;
 mod consumer;
 mod context;
+pub mod heartbeat;
 mod sink;
 mod source;
 mod topics;
 mod transactions;
+pub mod transforms;
 
 pub use avro::{AvroDecoder, AvroEncoder, AvroError};
 pub use config::{topic_pattern, KafkaConfig, LoadConfig};

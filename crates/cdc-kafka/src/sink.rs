@@ -29,6 +29,7 @@ use crate::config::KafkaConfig;
 use crate::context::WatchedContext;
 use crate::topics::Topics;
 use crate::transactions::{Marker, TransactionTracker};
+use crate::transforms::{Chain, Record};
 
 /// A failure of the Kafka sink.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,8 @@ pub enum KafkaError {
     Consumer { reason: String },
     #[error(transparent)]
     Avro(#[from] AvroError),
+    #[error("a transform failed: {0}")]
+    Transform(String),
 }
 
 impl KafkaError {
@@ -83,6 +86,11 @@ impl KafkaError {
                      (PUT /config/{subject}), then restart"
                 }
                 KafkaError::Avro(AvroError::Registry(e)) => return e.hint(),
+                KafkaError::Transform(_) => {
+                    "the record did not fit the transform's configuration (a field it names is missing, a value \
+                     it cannot convert); fix the transforms.* properties; nothing after this record was \
+                     acknowledged to PostgreSQL"
+                }
                 KafkaError::Avro(_) => {
                     "the schema registry's schemas and the messages disagree: check [schema_registry].url points at the \
                      registry the producer used"
@@ -115,6 +123,8 @@ pub struct KafkaSink {
     transactions: Option<(String, TransactionTracker)>,
     /// With `format = "avro"` (or `key_format`): the registry and the schemas registered so far.
     avro: Option<AvroEncoder>,
+    /// Single message transforms every record goes through before it is serialized (`transforms=`).
+    transforms: Option<Chain>,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -141,7 +151,22 @@ impl KafkaSink {
             let topic = format!("{}.transaction", envelope.config().topic_prefix);
             (topic, TransactionTracker::new(envelope.config().format))
         });
-        Ok(KafkaSink { producer, topics, envelope, config, in_flight: VecDeque::new(), transactions, avro })
+        Ok(KafkaSink {
+            producer,
+            topics,
+            envelope,
+            config,
+            in_flight: VecDeque::new(),
+            transactions,
+            avro,
+            transforms: None,
+        })
+    }
+
+    /// Runs every record through `chain` (Kafka Connect's SMTs) before it is serialized.
+    pub fn with_transforms(mut self, chain: Chain) -> Self {
+        self.transforms = (!chain.is_empty()).then_some(chain);
+        self
     }
 
     /// Sends one message, waiting for room when the producer's queue or the in-flight bound is full.
@@ -304,8 +329,161 @@ impl KafkaSink {
     }
 }
 
+/// The transformed path: every message becomes a [`Record`] of Connect schemas and payloads, goes through the
+/// chain, and is serialized in the configured format afterwards (what a Connect worker does with a source
+/// connector's records).
+impl KafkaSink {
+    /// The records of one event as the untransformed path would send them: the event (with an optional header)
+    /// and, after a delete, its tombstone.
+    fn records_of(&mut self, topic: &str, event: &ChangeEvent, header: Option<(&str, &[u8])>) -> Vec<Record> {
+        let timestamp_ms = now_ms();
+        let (key_schema, key) = match self.envelope.key_parts(event) {
+            Some((schema, key)) => (schema.cloned(), Some(key)),
+            None => (None, None),
+        };
+        let (value_schema, value) = self.envelope.value_parts_at(event, timestamp_ms);
+        let value_schema = value_schema.cloned();
+        let headers =
+            header.map(|(name, value)| vec![(name.to_owned(), Some(value.to_vec()))]).unwrap_or_default();
+        let record = Record {
+            topic: topic.to_owned(),
+            key_schema,
+            key,
+            value_schema,
+            value: Some(value),
+            headers,
+            timestamp_ms,
+        };
+        let mut records = vec![record.clone()];
+        if self.envelope.emits_tombstone(event) && record.key.is_some() {
+            records.push(Record { value_schema: None, value: None, headers: Vec::new(), ..record });
+        }
+        records
+    }
+
+    /// Transforms and sends one record; a truncate (`to_every_partition`) goes to every partition of the topic
+    /// the transforms route it to.
+    async fn emit(&mut self, record: Record, to_every_partition: bool) -> Result<(), KafkaError> {
+        let record = match self.transforms.as_mut() {
+            Some(chain) => match chain.apply(record).map_err(|e| KafkaError::Transform(e.to_string()))? {
+                Some(record) => record,
+                None => return Ok(()),
+            },
+            None => record,
+        };
+        let partitions = self.topics.ensure(&record.topic).await?;
+        let key = self.serialize(&record, true).await?;
+        let value = self.serialize(&record, false).await?;
+        let headers = (!record.headers.is_empty()).then(|| {
+            record.headers.iter().fold(OwnedHeaders::new(), |headers, (name, value)| {
+                headers.insert(Header { key: name, value: value.as_deref() })
+            })
+        });
+        if to_every_partition {
+            for partition in 0..partitions {
+                self.send(&record.topic, Some(partition), key.as_deref(), value.as_deref(), headers.clone())
+                    .await?;
+            }
+            Ok(())
+        } else {
+            self.send(&record.topic, None, key.as_deref(), value.as_deref(), headers).await
+        }
+    }
+
+    /// A record's key or value in the configured format.
+    async fn serialize(&mut self, record: &Record, is_key: bool) -> Result<Option<Vec<u8>>, KafkaError> {
+        let (schema, payload, format) = if is_key {
+            (&record.key_schema, &record.key, self.envelope.config().key_format())
+        } else {
+            (&record.value_schema, &record.value, self.envelope.config().format)
+        };
+        let Some(payload) = payload else { return Ok(None) };
+        let bytes = match (format, schema, self.avro.as_mut()) {
+            (EventFormat::Avro, Some(schema), Some(avro)) => {
+                let shape = Shape::Transformed(schema.to_string());
+                avro.encode(&record.topic, is_key, shape, schema, payload).await?
+            }
+            (EventFormat::Avro, _, _) => return Err(KafkaError::Avro(AvroError::NoSchema)),
+            (EventFormat::JsonSchema, Some(schema), _) => {
+                serde_json::json!({ "schema": schema, "payload": payload }).to_string().into_bytes()
+            }
+            _ => payload.to_string().into_bytes(),
+        };
+        Ok(Some(bytes))
+    }
+
+    async fn write_transformed(&mut self, event: &ChangeEvent) -> Result<(), KafkaError> {
+        if let Some((_, tracker)) = &mut self.transactions {
+            let markers = tracker.before_event(event);
+            self.send_markers_transformed(markers).await?;
+        }
+        let topic = self.envelope.topic(&event.schema.id);
+        let mut records = Vec::new();
+        if event.op == Op::Truncate {
+            records.extend(self.records_of(&topic, event, None).into_iter().map(|r| (r, true)));
+            self.count_in_transaction(event);
+        } else if let Some((delete, create, old_key, new_key)) = self.split_key_change(event) {
+            self.count_in_transaction(&delete);
+            self.count_in_transaction(&create);
+            records.extend(
+                self.records_of(&topic, &delete, Some((NEW_KEY_HEADER, &new_key)))
+                    .into_iter()
+                    .map(|r| (r, false)),
+            );
+            records.extend(
+                self.records_of(&topic, &create, Some((OLD_KEY_HEADER, &old_key)))
+                    .into_iter()
+                    .map(|r| (r, false)),
+            );
+        } else {
+            self.count_in_transaction(event);
+            records.extend(self.records_of(&topic, event, None).into_iter().map(|r| (r, false)));
+        }
+        for (record, every_partition) in records {
+            self.emit(record, every_partition).await?;
+        }
+        Ok(())
+    }
+
+    fn count_in_transaction(&mut self, event: &ChangeEvent) {
+        if let Some((_, tracker)) = &mut self.transactions {
+            tracker.count(event);
+        }
+    }
+
+    async fn send_markers_transformed(&mut self, markers: Vec<Marker>) -> Result<(), KafkaError> {
+        let Some((topic, _)) = &self.transactions else { return Ok(()) };
+        let topic = topic.clone();
+        let with_schemas = |format: EventFormat| format.has_schema();
+        for marker in markers {
+            let (key_schema, key, value_schema, value) = marker.parts();
+            let record = Record {
+                topic: topic.clone(),
+                key_schema: with_schemas(self.envelope.config().key_format()).then_some(key_schema),
+                key: Some(key.clone()),
+                value_schema: with_schemas(self.envelope.config().format).then_some(value_schema),
+                value: Some(value.clone()),
+                headers: Vec::new(),
+                timestamp_ms: now_ms(),
+            };
+            self.emit(record, false).await?;
+        }
+        Ok(())
+    }
+}
+
 impl Sink for KafkaSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
+        if self.transforms.is_some() {
+            for event in &batch.events {
+                self.write_transformed(event).await.map_err(sink_error)?;
+            }
+            if let Some((_, tracker)) = &mut self.transactions {
+                let end = tracker.after_batch(batch).into_iter().collect();
+                self.send_markers_transformed(end).await.map_err(sink_error)?;
+            }
+            return Ok(());
+        }
         for event in &batch.events {
             if let Some((_, tracker)) = &mut self.transactions {
                 let markers = tracker.before_event(event);

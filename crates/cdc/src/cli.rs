@@ -40,6 +40,9 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Load change events from Kafka topics into the warehouse (a consumer group; run more to scale out).
     Load(LoadArgs),
+    /// A Kafka Connect worker: Debezium PostgreSQL connector JSON POSTed to its REST API runs as cdc pipelines
+    /// into Kafka (several connectors per process, kept in [connect].state_file).
+    Connect(ConnectArgs),
     /// Print live changes from PostgreSQL as they happen (a temporary slot; the capture slot is untouched).
     Tail(TailArgs),
     /// Fetch job postings from the JSearch API (RapidAPI) into PostgreSQL's `linkedin_jobs`, on a schedule.
@@ -80,6 +83,13 @@ pub enum DbCommand {
         #[arg(long, default_value = cdc_ingest::DEFAULT_REPLICATION_ROLE)]
         replication_role: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// The REST API's address (Kafka Connect's default port); default [admin].listen, else 127.0.0.1:8083.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, clap::Args)]

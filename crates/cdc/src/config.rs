@@ -33,6 +33,8 @@ pub struct Config {
     pub admin: crate::admin::AdminConfig,
     /// Avro schemas (`SCHEMA_REGISTRY_URL`).
     pub schema_registry: crate::registry::SchemaRegistrySettings,
+    /// `cdc connect`: where POSTed connectors are kept.
+    pub connect: crate::connect::worker::ConnectSettings,
     /// `cdc ingest`: the JSearch API (`RAPIDAPI_KEY`, `SEARCH_QUERIES`, `SEARCH_LOCATION`,
     /// `SCHEDULE_INTERVAL_MINUTES`).
     pub ingest: cdc_ingest::IngestConfig,

@@ -5,6 +5,7 @@ mod admin;
 mod cli;
 mod commands;
 mod config;
+mod connect;
 mod logging;
 mod progress;
 mod registry;

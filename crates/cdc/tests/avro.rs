@@ -125,7 +125,7 @@ async fn avro_topics_decode_with_confluent_s_deserializer_and_load_into_duckdb_e
         .arg(script)
         .arg(broker.bootstrap())
         .arg(format!("http://127.0.0.1:{port}"))
-        .args(["cdc.accounts", "cdc.pairs", "cdc.typed"])
+        .args(["cdc.accounts", "cdc.docs", "cdc.events", "cdc.pairs", "cdc.typed", "cdc.transaction"])
         .output()
         .unwrap();
     assert!(out.status.success(), "the Confluent consumer failed:\n{}", String::from_utf8_lossy(&out.stderr));
@@ -144,7 +144,33 @@ async fn avro_topics_decode_with_confluent_s_deserializer_and_load_into_duckdb_e
         consumed_rows(&consumed, "cdc.pairs", &["a", "b", "v"]),
         pg_rows(&client, "SELECT a::text, b::text, v FROM pairs").await,
     );
-    assert!(consumed["decoded"]["cdc.accounts"].as_u64().unwrap() > 100, "{}", consumed["decoded"]);
+    for topic in ["cdc.accounts", "cdc.docs", "cdc.events", "cdc.pairs", "cdc.transaction"] {
+        assert!(consumed["decoded"][topic].as_u64().unwrap() > 10, "{topic}: {}", consumed["decoded"]);
+    }
+
+    // `cdc tail --from-kafka` prints Avro records decoded through the registry.
+    let tail = crate::support::cdc(&cluster, "postgres", dir.path())
+        .args([
+            "tail",
+            "--from-kafka",
+            "--from-beginning",
+            "--table",
+            "typed",
+            "--format",
+            "json",
+            "--max-events",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(tail.status.success(), "{}", String::from_utf8_lossy(&tail.stderr));
+    let printed: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&tail.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(printed.len(), 5, "{printed:?}");
+    assert!(
+        printed.iter().all(|e| e["source"]["table"] == "typed" && e["after"]["id"].is_i64()),
+        "{printed:?}"
+    );
 
     // The schemas are Debezium's, registered under TopicNameStrategy subjects.
     let base = format!("http://127.0.0.1:{port}");
@@ -250,5 +276,48 @@ async fn a_column_added_with_a_default_is_a_compatible_new_version_and_a_breakin
         .unwrap()
         .get(0);
     assert!(behind, "the slot must not pass the change that could not be sent");
+    stop(capture);
+}
+
+#[tokio::test]
+async fn behind_an_admin_token_the_embedded_registry_takes_the_token_as_the_basic_auth_password() {
+    let Stack { cluster, broker, client, dir } = Stack::start().await;
+    let port = free_port();
+    let token = "adm-t0ken-77";
+    // No [schema_registry] url: capture registers with its own admin server, the token as its password.
+    let admin =
+        format!("[admin]\nlisten = \"127.0.0.1:{port}\"\nschema_registry = true\ntoken = \"{token}\"\n");
+    let admin: &'static str = Box::leak(admin.into_boxed_str());
+    write_config(
+        dir.path(),
+        &broker,
+        Extra { source_tables: r#""accounts""#, format: AVRO, tables: admin, ..Extra::default() },
+    );
+    client.batch_execute("INSERT INTO accounts VALUES (1, 'one', 1.00, true)").await.unwrap();
+    let capture = spawn(&cluster, dir.path(), &["capture", "--sink", "kafka"]);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let subjects = wait_for_every("capture to register its schemas", WAIT, POLL, || {
+        let request = http.get(format!("{base}/subjects")).basic_auth("anyone", Some(token));
+        async move {
+            let subjects: serde_json::Value = request.send().await.ok()?.json().await.ok()?;
+            subjects.as_array()?.iter().any(|s| s == "cdc.accounts-value").then_some(subjects)
+        }
+    })
+    .await;
+    assert!(subjects.as_array().unwrap().iter().any(|s| s == "cdc.accounts-key"), "{subjects}");
+    for refused in [
+        http.get(format!("{base}/subjects")),
+        http.get(format!("{base}/subjects")).basic_auth("cdc", Some("wrong")),
+    ] {
+        assert_eq!(refused.send().await.unwrap().status(), 401);
+    }
+    // Confluent's client, configured as its users would.
+    let list = "import sys; from confluent_kafka.schema_registry import SchemaRegistryClient\n\
+                print(SchemaRegistryClient({'url': sys.argv[1], 'basic.auth.user.info': 'cdc:' + sys.argv[2]}).get_subjects())";
+    let out = Command::new("python3").args(["-c", list, &base, token]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cdc.accounts-value"));
+    assert!(!capture.log_text().contains(token), "the token leaked into the log");
     stop(capture);
 }

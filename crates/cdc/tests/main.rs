@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod avro;
 mod bad_input;
+mod connect;
 mod crash;
 mod events;
 mod load;

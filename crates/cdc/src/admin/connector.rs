@@ -68,6 +68,8 @@ pub struct Connector {
     pub tap: Arc<EventTap>,
     /// Encodes them as the Debezium envelope the topics carry.
     pub envelope: Mutex<Envelope>,
+    /// Where `/offsets` reads its positions.
+    pub offsets: super::Offsets,
 }
 
 impl Connector {
@@ -80,9 +82,16 @@ impl Connector {
             desired: watch::Sender::new(Desired::default()),
             tap: Arc::new(EventTap::new(RECENT_EVENTS)),
             envelope: Mutex::new(envelope),
+            offsets: super::Offsets::NotApplicable,
         };
         connector.publish_state_metric(State::Unassigned);
         connector
+    }
+
+    /// Where `/offsets` reads this connector's positions (default: none).
+    pub fn with_offsets(mut self, offsets: super::Offsets) -> Connector {
+        self.offsets = offsets;
+        self
     }
 
     pub fn status(&self) -> Status {

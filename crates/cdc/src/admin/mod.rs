@@ -61,10 +61,29 @@ pub enum Offsets {
     Group { kafka: cdc_kafka::KafkaConfig, group: String, topics: Vec<String> },
 }
 
+/// The connectors an admin server shows: one role's, or those a `cdc connect` worker runs.
+pub trait Connectors: Send + Sync + 'static {
+    /// In name order.
+    fn all(&self) -> Vec<Arc<Connector>>;
+
+    fn get(&self, name: &str) -> Option<Arc<Connector>> {
+        self.all().into_iter().find(|c| c.name == name)
+    }
+}
+
+/// The one connector of a `cdc run`, `capture`, `load` or `ingest` process.
+#[derive(Debug)]
+pub struct One(pub Arc<Connector>);
+
+impl Connectors for One {
+    fn all(&self) -> Vec<Arc<Connector>> {
+        vec![self.0.clone()]
+    }
+}
+
 #[derive(Clone)]
 struct Shared {
-    connector: Arc<Connector>,
-    offsets: Offsets,
+    connectors: Arc<dyn Connectors>,
     token: Option<Secret>,
     metrics: PrometheusHandle,
     started: Instant,
@@ -89,13 +108,12 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
 pub async fn serve(
     listen: SocketAddr,
     token: Option<Secret>,
-    connector: Arc<Connector>,
-    offsets: Offsets,
-    registry: Option<Router>,
+    connectors: Arc<dyn Connectors>,
+    extra_routes: Vec<Router>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let metrics = install_metrics()?;
     // Counters that only move on trouble start at 0, so rates and `increase()` see their first increment.
-    let pipeline = connector.name.clone();
+    let pipeline = cdc_core::metrics::pipeline();
     for name in [
         cdc_core::metrics::DEAD_LETTERS,
         cdc_core::metrics::KAFKA_PRODUCE_ERRORS,
@@ -111,8 +129,7 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} ([admin].listen, CDC_ADMIN_LISTEN): {e}"))?;
     let local = listener.local_addr()?;
-    let shared =
-        Shared { connector, offsets, token, metrics, started: Instant::now(), worker_id: local.to_string() };
+    let shared = Shared { connectors, token, metrics, started: Instant::now(), worker_id: local.to_string() };
     let protected = Router::new()
         .route("/", get(root))
         .route("/connectors", get(list))
@@ -126,8 +143,10 @@ pub async fn serve(
         .route("/metrics", get(render_metrics))
         .route("/openapi.json", get(openapi))
         .route("/api/events", get(recent_events))
-        .with_state(shared.clone())
-        .merge(registry.unwrap_or_default())
+        .with_state(shared.clone());
+    let protected = extra_routes
+        .into_iter()
+        .fold(protected, Router::merge)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), require_token));
     let app = Router::new()
         // The page itself holds no data; it asks for the token and sends it with every call.
@@ -176,11 +195,10 @@ fn presents(authorization: Option<&str>, token: &str) -> bool {
 
 /// The named connector, or Kafka Connect's 404.
 fn find(shared: &Shared, name: &str) -> Result<Arc<Connector>, Box<Response>> {
-    if shared.connector.name == name {
-        Ok(shared.connector.clone())
-    } else {
-        Err(Box::new(error(StatusCode::NOT_FOUND, format!("Connector {name} not found"))))
-    }
+    shared
+        .connectors
+        .get(name)
+        .ok_or_else(|| Box::new(error(StatusCode::NOT_FOUND, format!("Connector {name} not found"))))
 }
 
 async fn root() -> Json<serde_json::Value> {
@@ -188,7 +206,7 @@ async fn root() -> Json<serde_json::Value> {
 }
 
 async fn list(AxumState(shared): AxumState<Shared>) -> Json<serde_json::Value> {
-    Json(json!([shared.connector.name]))
+    Json(json!(shared.connectors.all().iter().map(|c| c.name.clone()).collect::<Vec<_>>()))
 }
 
 async fn info(AxumState(shared): AxumState<Shared>, Path(name): Path<String>) -> Response {
@@ -229,10 +247,11 @@ async fn config(AxumState(shared): AxumState<Shared>, Path(name): Path<String>) 
 }
 
 async fn offsets_of(AxumState(shared): AxumState<Shared>, Path(name): Path<String>) -> Response {
-    if let Err(response) = find(&shared, &name) {
-        return *response;
-    }
-    match &shared.offsets {
+    let connector = match find(&shared, &name) {
+        Ok(c) => c,
+        Err(response) => return *response,
+    };
+    match &connector.offsets {
         Offsets::NotApplicable => Json(json!({ "offsets": [] })).into_response(),
         Offsets::Slot { postgres, slot } => match slot_positions(postgres, slot).await {
             Ok(offsets) => Json(offsets).into_response(),
@@ -306,15 +325,26 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "healthy", "message": "the admin server is up" }))
 }
 
+/// Ready when every connector runs (a worker with none is ready to take one).
 async fn ready(AxumState(shared): AxumState<Shared>) -> Response {
-    match shared.connector.status().state {
-        State::Running => Json(json!({ "status": "ready" })).into_response(),
-        other => error(StatusCode::SERVICE_UNAVAILABLE, format!("connector is {}", other.as_str())),
+    let not_running: Vec<String> = shared
+        .connectors
+        .all()
+        .iter()
+        .filter_map(|c| {
+            let state = c.status().state;
+            (state != State::Running).then(|| format!("connector {} is {}", c.name, state.as_str()))
+        })
+        .collect();
+    if not_running.is_empty() {
+        Json(json!({ "status": "ready" })).into_response()
+    } else {
+        error(StatusCode::SERVICE_UNAVAILABLE, not_running.join("; "))
     }
 }
 
 async fn render_metrics(AxumState(shared): AxumState<Shared>) -> Response {
-    let labels = [("pipeline", shared.connector.name.clone())];
+    let labels = [("pipeline", cdc_core::metrics::pipeline())];
     metrics::gauge!(cdc_core::metrics::PROCESS_UPTIME, &labels).set(shared.started.elapsed().as_secs_f64());
     if let Some(rss) = resident_memory_bytes() {
         metrics::gauge!(cdc_core::metrics::PROCESS_RSS, &labels).set(rss as f64);
@@ -330,9 +360,11 @@ fn resident_memory_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// The last durable events as the Debezium envelope (key and value), newest first.
+/// The last durable events of the first connector as the Debezium envelope (key and value), newest first.
 async fn recent_events(AxumState(shared): AxumState<Shared>) -> Response {
-    let connector = &shared.connector;
+    let Some(connector) = shared.connectors.all().into_iter().next() else {
+        return Json(json!({ "events": [] })).into_response();
+    };
     let events = connector.tap.snapshot();
     let Ok(mut envelope) = connector.envelope.lock() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "the envelope encoder is unavailable");

@@ -18,7 +18,7 @@ use cdc_warehouse::snowflake::SnowflakeSink;
 use tokio::sync::watch;
 
 use super::supervise;
-use crate::admin::{self, Connector, Offsets};
+use crate::admin::{self, Connector, Offsets, One};
 use crate::cli::{CaptureArgs, CaptureSink, RunArgs, WarehouseSink};
 use crate::config::Config;
 use crate::registry;
@@ -86,16 +86,11 @@ async fn admin_for(config: &Config, name: &str) -> Result<Option<Arc<Connector>>
     let name = name.to_owned();
     let redacted = serde_json::to_value(config).context("cannot show the configuration")?;
     let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
-    let connector = Arc::new(Connector::new(name.clone(), "source", redacted, envelope));
     let offsets = Offsets::Slot { postgres: config.postgres.clone(), slot: config.source.slot_name.clone() };
-    admin::serve(
-        listen,
-        config.admin.token.clone(),
-        connector.clone(),
-        offsets,
-        registry::embedded(config).await?,
-    )
-    .await?;
+    let connector =
+        Arc::new(Connector::new(name.clone(), "source", redacted, envelope).with_offsets(offsets));
+    let routes = registry::embedded(config).await?.into_iter().collect();
+    admin::serve(listen, config.admin.token.clone(), Arc::new(One(connector.clone())), routes).await?;
     tokio::spawn(slot_metrics(config.postgres.clone(), config.source.slot_name.clone(), name));
     Ok(Some(connector))
 }

@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use cdc_ingest::RunReport;
 
-use crate::admin::{self, Connector, Offsets, State};
+use crate::admin::{self, Connector, One, State};
 use crate::cli::IngestArgs;
 use crate::config::Config;
 
@@ -25,7 +25,8 @@ pub async fn run(
             cdc_core::envelope::Envelope::new(config.events.clone(), config.postgres.dbname.clone());
         let connector = std::sync::Arc::new(Connector::new(name, "source", redacted, envelope));
         connector.set(State::Running, None);
-        admin::serve(listen, config.admin.token.clone(), connector, Offsets::NotApplicable, None).await?;
+        admin::serve(listen, config.admin.token.clone(), std::sync::Arc::new(One(connector)), Vec::new())
+            .await?;
     }
     let report = match (&args.from_dir, args.once) {
         (Some(dir), _) => cdc_ingest::run_from_dir(&config.postgres, dir).await?,

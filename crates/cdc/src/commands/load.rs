@@ -17,7 +17,7 @@ use cdc_warehouse::snowflake::SnowflakeSink;
 use tokio::sync::watch;
 
 use super::supervise;
-use crate::admin::{self, Connector, Offsets};
+use crate::admin::{self, Connector, Offsets, One};
 use crate::cli::{LoadArgs, WarehouseSink};
 use crate::config::Config;
 use crate::registry;
@@ -79,14 +79,16 @@ async fn consume<K: Sink>(
             let redacted = serde_json::to_value(config).context("cannot show the configuration")?;
             let envelope =
                 cdc_core::envelope::Envelope::new(config.events.clone(), config.postgres.dbname.clone());
-            let connector = Arc::new(Connector::new(name.clone(), "sink", redacted, envelope));
             let offsets = Offsets::Group {
                 kafka: config.kafka.clone(),
                 group: config.load.group_id.clone(),
                 topics: topics.to_vec(),
             };
-            let embedded = registry::embedded(config).await?;
-            admin::serve(listen, config.admin.token.clone(), connector.clone(), offsets, embedded).await?;
+            let connector =
+                Arc::new(Connector::new(name.clone(), "sink", redacted, envelope).with_offsets(offsets));
+            let routes = registry::embedded(config).await?.into_iter().collect();
+            admin::serve(listen, config.admin.token.clone(), Arc::new(One(connector.clone())), routes)
+                .await?;
             tokio::spawn(lag_metrics(
                 config.kafka.clone(),
                 config.load.group_id.clone(),

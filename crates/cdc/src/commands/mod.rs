@@ -2,11 +2,12 @@
 
 mod capture;
 mod config_check;
+mod connect;
 mod db;
 mod ingest;
 mod load;
 mod status;
-mod supervise;
+pub(crate) mod supervise;
 mod tail;
 mod verify;
 
@@ -28,6 +29,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             capture::capture(Config::load(cli.config.as_deref())?.config, args, shutdown).await
         }
         Command::Load(args) => load::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
+        Command::Connect(args) => {
+            connect::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await
+        }
         Command::Status(args) => status::run(Config::load(cli.config.as_deref())?.config, args).await,
         Command::Tail(args) => tail::run(Config::load(cli.config.as_deref())?.config, args, shutdown).await,
         Command::Ingest(args) => {

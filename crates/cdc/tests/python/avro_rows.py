@@ -76,7 +76,7 @@ def main():
         key = deserialize(msg.key(), SerializationContext(topic, MessageField.KEY))
         value = deserialize(msg.value(), SerializationContext(topic, MessageField.VALUE))
         decoded[topic] += 1
-        if value is None:  # a tombstone
+        if value is None or "op" not in value:  # a tombstone, or a transaction marker
             continue
         partition = msg.partition()
         if value["op"] == "t":  # sent to every partition: each clears the rows keyed to it

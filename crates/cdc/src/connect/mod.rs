@@ -1,0 +1,19 @@
+//! Kafka Connect compatibility: Debezium connector configurations run as cdc pipelines.
+//!
+//! [`properties`] is the entry point: `translate` and the types it returns. Its parts: [`providers`] resolves
+//! `${env:…}`/`${file:…}` references, `debezium` reads the connector's own properties, `framework` Kafka
+//! Connect's (converters, transforms, error handling), and `filters` compiles the filter and column lists with
+//! the regex engine in `pattern`.
+//! [`worker`] runs translated connectors; [`rest`] is the create/update side of Connect's REST API.
+
+// Wired by the Connect worker.
+#![allow(dead_code)]
+
+mod debezium;
+mod filters;
+mod framework;
+mod pattern;
+pub mod properties;
+pub mod providers;
+pub mod rest;
+pub mod worker;

@@ -1,0 +1,355 @@
+//! [`Worker`]: `cdc connect`, a Kafka Connect worker for Debezium PostgreSQL connectors.
+//!
+//! Connectors arrive as Debezium connector JSON through the Connect REST API (`rest.rs`), are translated
+//! (`properties.rs`), stored in the worker's state file, and each runs as its own supervised pipeline
+//! (PostgreSQL → transforms → Kafka) in this process. The state file is rewritten whole (write, fsync,
+//! rename) on every change, so a crash leaves the old or the new list, never half of one; at start the worker
+//! runs every stored connector again, each resuming from its slot.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use cdc_core::envelope::Envelope;
+use cdc_core::postgres::PgSource;
+use cdc_kafka::transforms::Chain;
+use cdc_kafka::{AvroEncoder, KafkaSink};
+use tokio::sync::watch;
+
+use super::properties::{translate, ConnectorConfig, PropertyError, Rejected, Translated};
+use crate::admin::{Connector, Connectors, Offsets};
+use crate::commands::supervise;
+use crate::config::Config;
+use crate::registry;
+
+pub const DEFAULT_STATE_FILE: &str = "cdc-connectors.json";
+
+/// `[connect]`: the `cdc connect` worker.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectSettings {
+    /// Where the connectors POSTed to this worker are kept between runs.
+    pub state_file: PathBuf,
+}
+
+impl Default for ConnectSettings {
+    fn default() -> Self {
+        ConnectSettings { state_file: PathBuf::from(DEFAULT_STATE_FILE) }
+    }
+}
+
+/// Why a REST call failed, as Kafka Connect answers it.
+#[derive(Debug)]
+pub enum WorkerError {
+    /// 400: the configuration is invalid; every problem, by property.
+    Invalid(Vec<PropertyError>),
+    /// 404.
+    NotFound(String),
+    /// 409.
+    Conflict(String),
+    /// 500.
+    Internal(anyhow::Error),
+}
+
+impl From<Rejected> for WorkerError {
+    fn from(rejected: Rejected) -> Self {
+        WorkerError::Invalid(rejected.errors)
+    }
+}
+
+/// One connector this worker runs.
+struct Running {
+    connector: Arc<Connector>,
+    submitted: ConnectorConfig,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    /// `slot.drop.on.stop`: the slot goes when the connector is deleted.
+    drop_slot: Option<(cdc_core::config::PostgresConfig, String)>,
+}
+
+/// The worker. See the module doc.
+pub struct Worker {
+    base: Config,
+    state_file: PathBuf,
+    running: Mutex<BTreeMap<String, Running>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("state_file", &self.state_file).finish_non_exhaustive()
+    }
+}
+
+impl Connectors for Worker {
+    fn all(&self) -> Vec<Arc<Connector>> {
+        self.running.lock().map(|r| r.values().map(|c| c.connector.clone()).collect()).unwrap_or_default()
+    }
+}
+
+impl Worker {
+    /// A worker over `base` (Kafka, registry and defaults for every connector) that starts the connectors kept
+    /// in its state file.
+    pub async fn start(base: Config, shutdown: watch::Receiver<bool>) -> Result<Arc<Worker>> {
+        let state_file = base.connect.state_file.clone();
+        let worker = Arc::new(Worker { base, state_file, running: Mutex::new(BTreeMap::new()), shutdown });
+        for stored in read_state(&worker.state_file)? {
+            let name = stored.name.clone();
+            match worker.launch(stored).await {
+                Ok(()) => tracing::info!(connector = %name, "connector restored from the state file"),
+                Err(e) => tracing::error!(connector = %name, error = ?e, "a stored connector cannot start"),
+            }
+        }
+        Ok(worker)
+    }
+
+    /// The configuration as submitted (secrets redacted), or 404.
+    pub fn submitted(&self, name: &str) -> Result<ConnectorConfig, WorkerError> {
+        self.with(name, |running| running.submitted.clone())
+    }
+
+    /// `POST /connectors`: 409 when the name is taken.
+    pub async fn create(&self, submitted: ConnectorConfig) -> Result<(), WorkerError> {
+        if self.exists(&submitted.name) {
+            return Err(WorkerError::Conflict(format!("Connector {} already exists", submitted.name)));
+        }
+        self.launch(submitted).await?;
+        self.save().map_err(WorkerError::Internal)
+    }
+
+    /// `PUT /connectors/{name}/config`: creates, or replaces and restarts. `true` when it created.
+    pub async fn put(&self, submitted: ConnectorConfig) -> Result<bool, WorkerError> {
+        let existed = self.exists(&submitted.name);
+        // Check the new configuration before stopping the old one: a bad PUT leaves the connector running.
+        self.check(&submitted).await?;
+        if existed {
+            self.stop(&submitted.name, false).await;
+        }
+        self.launch(submitted).await?;
+        self.save().map_err(WorkerError::Internal)?;
+        Ok(!existed)
+    }
+
+    /// `DELETE /connectors/{name}`: stops it and forgets it; the slot stays unless `slot.drop.on.stop=true`.
+    pub async fn delete(&self, name: &str) -> Result<(), WorkerError> {
+        if !self.exists(name) {
+            return Err(WorkerError::NotFound(format!("Connector {name} not found")));
+        }
+        self.stop(name, true).await;
+        self.save().map_err(WorkerError::Internal)
+    }
+
+    /// Validates without running: what `PUT /connector-plugins/{plugin}/config/validate` reports.
+    pub async fn validate(&self, submitted: &ConnectorConfig) -> Vec<PropertyError> {
+        match self.check(submitted).await {
+            Ok(_) => Vec::new(),
+            Err(WorkerError::Invalid(errors)) => errors,
+            Err(other) => vec![PropertyError { property: "name".into(), message: format!("{other:?}") }],
+        }
+    }
+
+    /// Stops every connector (process shutdown): each finishes its batch in flight first.
+    pub async fn stop_all(&self) {
+        let names: Vec<String> = self.running.lock().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+        for name in names {
+            self.stop(&name, false).await;
+        }
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.running.lock().is_ok_and(|r| r.contains_key(name))
+    }
+
+    fn with<T>(&self, name: &str, f: impl FnOnce(&Running) -> T) -> Result<T, WorkerError> {
+        let running =
+            self.running.lock().map_err(|_| WorkerError::Internal(anyhow::anyhow!("worker poisoned")))?;
+        running.get(name).map(f).ok_or_else(|| WorkerError::NotFound(format!("Connector {name} not found")))
+    }
+
+    /// Translates and checks what only the database can tell (tables of the include list that do not exist).
+    async fn check(&self, submitted: &ConnectorConfig) -> Result<Translated, WorkerError> {
+        let translated = translate(submitted, &self.base)?;
+        Chain::build(&translated.transforms, &translated.predicates).map_err(|e| {
+            WorkerError::Invalid(vec![PropertyError {
+                property: "transforms".into(),
+                message: e.to_string(),
+            }])
+        })?;
+        if translated.filters.has_table_include_list() {
+            let client = cdc_core::postgres::connect(&translated.config.postgres).await.map_err(|e| {
+                WorkerError::Invalid(vec![PropertyError {
+                    property: "database.hostname".into(),
+                    message: format!("cannot connect to check the table.include.list: {e}"),
+                }])
+            })?;
+            let tables: Vec<(String, String)> = client
+                .query(
+                    "SELECT table_schema, table_name FROM information_schema.tables
+                     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+                    &[],
+                )
+                .await
+                .map_err(|e| WorkerError::Internal(e.into()))?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+            let unmatched = translated.filters.unmatched_entries(&tables);
+            if !unmatched.is_empty() {
+                return Err(WorkerError::Invalid(vec![PropertyError {
+                    property: "table.include.list".into(),
+                    message: format!(
+                        "{} match no table in database {}; check the spelling (entries are regular expressions \
+                         matched against schema.table)",
+                        unmatched.join(", "),
+                        translated.config.postgres.dbname
+                    ),
+                }]));
+            }
+        }
+        Ok(translated)
+    }
+
+    /// Starts a connector's pipeline (and its heartbeats).
+    async fn launch(&self, submitted: ConnectorConfig) -> Result<(), WorkerError> {
+        let translated = self.check(&submitted).await?;
+        let name = submitted.name.clone();
+        let config = translated.config.clone();
+        let chain = Chain::build(&translated.transforms, &translated.predicates)
+            .map_err(|e| WorkerError::Internal(e.into()))?;
+        let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
+        let avro = if registry::uses_avro(&config) {
+            let client = registry::required_client(&config).map_err(WorkerError::Internal)?;
+            Some(AvroEncoder::new(client, config.schema_registry.subject_name_strategy))
+        } else {
+            None
+        };
+        let sink = KafkaSink::new(config.kafka.clone(), envelope, avro)
+            .map_err(|e| WorkerError::Internal(e.into()))?
+            .with_transforms(chain);
+        let shown =
+            serde_json::to_value(submitted.redacted()).map_err(|e| WorkerError::Internal(e.into()))?;
+        let offsets =
+            Offsets::Slot { postgres: config.postgres.clone(), slot: config.source.slot_name.clone() };
+        let connector = Arc::new(
+            Connector::new(
+                name.clone(),
+                "source",
+                shown,
+                Envelope::new(config.events.clone(), config.postgres.dbname.clone()),
+            )
+            .with_offsets(offsets),
+        );
+        let (stop, stopped) = watch::channel(false);
+        let mut process_shutdown = self.shutdown.clone();
+        let forward = stop.clone();
+        tokio::spawn(async move {
+            let _ = process_shutdown.wait_for(|s| *s).await;
+            let _ = forward.send(true);
+        });
+        if translated.heartbeat.interval_ms > 0 {
+            cdc_kafka::heartbeat::spawn(
+                config.kafka.clone(),
+                translated.heartbeat.topic(&config.events.topic_prefix),
+                config.events.topic_prefix.clone(),
+                config.events.format,
+                std::time::Duration::from_millis(translated.heartbeat.interval_ms),
+                stopped.clone(),
+            );
+        }
+        let supervised = connector.clone();
+        let task_name = name.clone();
+        let task = tokio::spawn(async move {
+            let (postgres, source) = (config.postgres.clone(), config.source.clone());
+            let start = move || PgSource::start(postgres.clone(), source.clone());
+            let result = supervise::run(
+                &task_name,
+                Some(supervised.clone()),
+                start,
+                sink,
+                config.pipeline.clone(),
+                stopped,
+            )
+            .await;
+            if let Err(e) = result {
+                tracing::error!(connector = %task_name, error = %format!("{e:#}"), "connector stopped");
+                supervised.set(crate::admin::State::Failed, Some(format!("{e:#}")));
+            }
+        });
+        let drop_slot = translated
+            .slot_drop_on_stop
+            .then(|| (translated.config.postgres.clone(), translated.config.source.slot_name.clone()));
+        let running = Running { connector, submitted, stop, task, drop_slot };
+        self.running
+            .lock()
+            .map_err(|_| WorkerError::Internal(anyhow::anyhow!("worker poisoned")))?
+            .insert(name, running);
+        Ok(())
+    }
+
+    /// Stops a connector after its batch in flight; `forget`: also drop its slot if it asked for that.
+    async fn stop(&self, name: &str, forget: bool) {
+        let Some(running) = self.running.lock().ok().and_then(|mut r| r.remove(name)) else { return };
+        let _ = running.stop.send(true);
+        let _ = running.task.await;
+        if let (true, Some((postgres, slot))) = (forget, running.drop_slot) {
+            match drop_slot(&postgres, &slot).await {
+                Ok(()) => tracing::info!(connector = %name, %slot, "slot dropped (slot.drop.on.stop)"),
+                Err(e) => tracing::warn!(connector = %name, %slot, error = %e, "cannot drop the slot"),
+            }
+        }
+    }
+
+    fn save(&self) -> Result<()> {
+        let stored: Vec<ConnectorConfig> = self
+            .running
+            .lock()
+            .map_err(|_| anyhow::anyhow!("worker poisoned"))?
+            .values()
+            .map(|r| r.submitted.clone())
+            .collect();
+        write_state(&self.state_file, &stored)
+    }
+}
+
+async fn drop_slot(postgres: &cdc_core::config::PostgresConfig, slot: &str) -> Result<()> {
+    let client = cdc_core::postgres::connect(postgres).await?;
+    client
+        .execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The stored connectors; none when the file does not exist yet.
+fn read_state(path: &Path) -> Result<Vec<ConnectorConfig>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+            format!("the connector state file {} is not valid; fix or remove it", path.display())
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read the connector state file {}", path.display())),
+    }
+}
+
+/// Writes the whole list to a temporary file, syncs it, and renames it over the old one. Owner-only: the
+/// configurations hold database passwords unless they use `${env:…}` / `${file:…}` references (stored as such).
+fn write_state(path: &Path, stored: &[ConnectorConfig]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let temporary = path.with_extension("json.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(&serde_json::to_vec_pretty(stored)?)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    };
+    write().with_context(|| format!("cannot write the connector state file {}", path.display()))
+}

@@ -1,0 +1,273 @@
+//! The Debezium drop-in: `cdc connect` takes the seed's connector JSON, deployed the way the seed's scripts deploy
+//! it (envsubst, then POST or PUT with curl), and streams what the seed's consumers read.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use cdc_test_support::{wait_for_every, PgCluster, Tansu};
+use serde_json::{json, Value as J};
+
+use crate::support::{cdc, spawn, Role};
+
+const WAIT: Duration = Duration::from_secs(120);
+const POLL: Duration = Duration::from_millis(250);
+const NAME: &str = "postgres-connector";
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postgres-connector.json")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// PostgreSQL with the seed's schema and sample data, a broker, and a `cdc connect` worker.
+struct Stack {
+    cluster: PgCluster,
+    broker: Tansu,
+    dir: tempfile::TempDir,
+    worker: Option<Role>,
+    url: String,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let cluster = PgCluster::start();
+        let dir = tempfile::tempdir().unwrap();
+        let init = cdc(&cluster, "postgres", dir.path()).args(["db", "init"]).output().unwrap();
+        assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+        let broker = Tansu::start();
+        let config = format!(
+            "[kafka]\nbootstrap_servers = \"{}\"\n[connect]\nstate_file = \"connectors.json\"\n",
+            broker.bootstrap()
+        );
+        std::fs::write(dir.path().join("cdc.toml"), config).unwrap();
+        let url = format!("http://127.0.0.1:{}", free_port());
+        let mut stack = Stack { cluster, broker, dir, worker: None, url };
+        stack.start_worker().await;
+        stack
+    }
+
+    async fn start_worker(&mut self) {
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        self.worker = Some(spawn(&self.cluster, self.dir.path(), &["connect", "--listen", &listen]));
+        let url = self.url.clone();
+        wait_for_every("the worker's REST API", WAIT, POLL, || {
+            let url = url.clone();
+            async move {
+                reqwest::get(format!("{url}/connectors")).await.ok()?.status().is_success().then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// The seed's deploy script against this worker, with the seed's environment variables.
+    fn deploy(&self, template: &Path) -> Output {
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/deploy-connector.sh"))
+            .arg(template)
+            .env("CONNECT_URL", &self.url)
+            .env("POSTGRES_HOST", self.cluster.host())
+            .env("POSTGRES_PORT", self.cluster.port().to_string())
+            .env("POSTGRES_USER", "postgres")
+            .env("POSTGRES_PASSWORD", self.cluster.password())
+            .env("POSTGRES_DB", "postgres")
+            .output()
+            .unwrap()
+    }
+
+    /// What `check-connector.sh` reads: `connector.state` and `tasks[].state`.
+    async fn wait_running(&self) {
+        let status = format!("{}/connectors/{NAME}/status", self.url);
+        wait_for_every("the connector and its task to run", WAIT, POLL, || {
+            let status = status.clone();
+            async move {
+                let body: J = reqwest::get(&status).await.ok()?.json().await.ok()?;
+                (body["connector"]["state"] == "RUNNING" && body["tasks"][0]["state"] == "RUNNING")
+                    .then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// At least `min` records of `topic`, from the beginning.
+    fn read(&self, topic: &str, min: usize) -> Vec<J> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_topic.py");
+        let out = Command::new("python3")
+            .arg(script)
+            .args([&self.broker.bootstrap(), topic, &min.to_string(), "90"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    async fn post(&self, body: &J) -> (u16, J) {
+        let response =
+            reqwest::Client::new().post(format!("{}/connectors", self.url)).json(body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(J::Null))
+    }
+}
+
+/// The fixture rendered with this stack's connection, as a JSON value (for requests built in the test).
+fn rendered(stack: &Stack) -> J {
+    let text = std::fs::read_to_string(fixture())
+        .unwrap()
+        .replace("${POSTGRES_HOST}", stack.cluster.host())
+        .replace("${POSTGRES_PORT}", &stack.cluster.port().to_string())
+        .replace("${POSTGRES_USER}", "postgres")
+        .replace("${POSTGRES_PASSWORD}", stack.cluster.password())
+        .replace("${POSTGRES_DB}", "postgres");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn the_seed_s_connector_json_deploys_unchanged_and_streams_what_its_consumers_read() {
+    let stack = Stack::start().await;
+    let deployed = stack.deploy(&fixture());
+    assert!(
+        deployed.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&deployed.stdout),
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    let created: J = serde_json::from_slice(&deployed.stdout).unwrap();
+    assert_eq!(created["name"], NAME);
+    assert!(!created.to_string().contains(stack.cluster.password()), "the password is not echoed: {created}");
+    stack.wait_running().await;
+
+    // cdc.<table> (the seed's RegexRouter), bare JSON keys, values with the {schema, payload} wrapper.
+    let customers = stack.read("cdc.customers", 10);
+    for record in &customers {
+        assert!(record["key"]["customer_id"].is_i64(), "{record}");
+        assert!(record["value"]["schema"].is_object() && record["value"]["payload"]["op"] == "r", "{record}");
+    }
+    // decimal.handling.mode=double: DECIMAL(10,2) prices are JSON numbers with a double schema.
+    let products = stack.read("cdc.products", 15);
+    let value = &products[0]["value"];
+    assert!(value["payload"]["after"]["price"].is_f64(), "{value}");
+    let after = value["schema"]["fields"].as_array().unwrap().iter().find(|f| f["field"] == "after").unwrap();
+    let price = after["fields"].as_array().unwrap().iter().find(|f| f["field"] == "price").unwrap();
+    assert_eq!(price["type"], "double");
+
+    // provide.transaction.metadata=true: BEGIN and END on dbserver.transaction.
+    let client = stack.cluster.connect("postgres").await;
+    client
+        .batch_execute("INSERT INTO customers (first_name, last_name, email) VALUES ('New', 'Customer', 'new@example.com')")
+        .await
+        .unwrap();
+    let markers = stack.read("dbserver.transaction", 2);
+    let statuses: Vec<&J> = markers.iter().map(|m| &m["value"]["payload"]["status"]).collect();
+    assert_eq!(statuses, [&json!("BEGIN"), &json!("END")], "{markers:?}");
+    let streamed = stack.read("cdc.customers", 11);
+    assert!(streamed.iter().any(|r| r["value"]["payload"]["op"] == "c"), "the insert streamed");
+    // heartbeat.interval.ms: heartbeats on __debezium-heartbeat.<topic.prefix>.
+    let beats = stack.read("__debezium-heartbeat.dbserver", 1);
+    assert_eq!(beats[0]["key"]["serverName"], "dbserver", "{beats:?}");
+
+    // Deploying again takes the script's update path.
+    let again = stack.deploy(&fixture());
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    stack.wait_running().await;
+}
+
+#[tokio::test]
+async fn invalid_configurations_are_refused_naming_the_property() {
+    let stack = Stack::start().await;
+    let seed = rendered(&stack);
+    let with = |key: &str, value: &str| {
+        let mut body = seed.clone();
+        body["config"][key] = json!(value);
+        body
+    };
+    for (body, named) in [
+        (with("snapshot.fetch.sizee", "10"), "snapshot.fetch.sizee"),
+        (with("table.include.list", "public.customers,public.custmers"), "public.custmers"),
+        (with("plugin.name", "decoderbufs"), "plugin.name"),
+        (with("heartbeat.interval.ms", "often"), "heartbeat.interval.ms"),
+    ] {
+        let (status, answer) = stack.post(&body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error_code"], 400);
+        assert!(answer["message"].as_str().unwrap().contains(named), "{named}: {answer}");
+        assert!(!answer.to_string().contains(stack.cluster.password()), "{answer}");
+    }
+    let plain = reqwest::get(format!("{}/connectors", stack.url)).await.unwrap().json::<J>().await.unwrap();
+    assert_eq!(plain, json!([]), "nothing was created");
+
+    let (status, _) = stack.post(&seed).await;
+    assert_eq!(status, 201);
+    let (status, answer) = stack.post(&seed).await;
+    assert_eq!((status, answer["error_code"].clone()), (409, json!(409)), "{answer}");
+    let unknown =
+        reqwest::Client::new().delete(format!("{}/connectors/nope", stack.url)).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let validated: J = reqwest::Client::new()
+        .put(format!("{}/connector-plugins/PostgresConnector/config/validate", stack.url))
+        .json(&with("snapshot.fetch.sizee", "10")["config"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(validated["error_count"], 1, "{validated}");
+}
+
+#[tokio::test]
+async fn delete_keeps_the_slot_and_a_re_post_resumes_with_nothing_lost_and_the_worker_restores_its_connectors(
+) {
+    let mut stack = Stack::start().await;
+    let seed = rendered(&stack);
+    assert_eq!(stack.post(&seed).await.0, 201);
+    stack.wait_running().await;
+    stack.read("cdc.customers", 10);
+
+    let deleted =
+        reqwest::Client::new().delete(format!("{}/connectors/{NAME}", stack.url)).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(reqwest::get(format!("{}/connectors/{NAME}", stack.url)).await.unwrap().status(), 404);
+    let client = stack.cluster.connect("postgres").await;
+    let slot = seed["config"]["slot.name"].as_str().unwrap().to_owned();
+    let slots: i64 = client
+        .query_one("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(slots, 1, "slot.drop.on.stop is false: the slot stays");
+    for i in 0..5 {
+        client
+            .execute(
+                "INSERT INTO customers (first_name, last_name, email) VALUES ('While', 'Deleted', $1)",
+                &[&format!("deleted-{i}@example.com")],
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(stack.post(&seed).await.0, 201);
+    stack.wait_running().await;
+
+    // The worker keeps its connectors: stopped and started again, it runs this one without a new POST.
+    let mut worker = stack.worker.take().unwrap().child();
+    Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap();
+    assert!(worker.wait().unwrap().success());
+    stack.start_worker().await;
+    stack.wait_running().await;
+    client
+        .batch_execute(
+            "INSERT INTO customers (first_name, last_name, email) VALUES ('Last', 'One', 'last@example.com')",
+        )
+        .await
+        .unwrap();
+    // 10 snapshot rows, 5 written while no connector ran, the last one: each once, in order.
+    let records = stack.read("cdc.customers", 16);
+    let emails: Vec<&str> =
+        records.iter().map(|r| r["value"]["payload"]["after"]["email"].as_str().unwrap_or("")).collect();
+    assert_eq!(emails.len(), 16);
+    assert_eq!(emails[15], "last@example.com", "{emails:?}");
+    for i in 0..5 {
+        let email = format!("deleted-{i}@example.com");
+        assert_eq!(emails.iter().filter(|e| **e == email).count(), 1, "{email} exactly once: {emails:?}");
+    }
+}
