@@ -125,6 +125,8 @@ pub struct KafkaSink {
     avro: Option<AvroEncoder>,
     /// Single message transforms every record goes through before it is serialized (`transforms=`).
     transforms: Option<Chain>,
+    /// Operations not sent at all (Debezium's `skipped.operations`; its default skips truncates).
+    skipped: Vec<Op>,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -160,7 +162,14 @@ impl KafkaSink {
             transactions,
             avro,
             transforms: None,
+            skipped: Vec::new(),
         })
+    }
+
+    /// Sends no message for these operations (`skipped.operations`); snapshot reads cannot be skipped.
+    pub fn skipping(mut self, ops: impl IntoIterator<Item = Op>) -> Self {
+        self.skipped = ops.into_iter().filter(|op| *op != Op::Read).collect();
+        self
     }
 
     /// Runs every record through `chain` (Kafka Connect's SMTs) before it is serialized.
@@ -476,6 +485,9 @@ impl Sink for KafkaSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
         if self.transforms.is_some() {
             for event in &batch.events {
+                if self.skipped.contains(&event.op) {
+                    continue;
+                }
                 self.write_transformed(event).await.map_err(sink_error)?;
             }
             if let Some((_, tracker)) = &mut self.transactions {
@@ -485,6 +497,9 @@ impl Sink for KafkaSink {
             return Ok(());
         }
         for event in &batch.events {
+            if self.skipped.contains(&event.op) {
+                continue;
+            }
             if let Some((_, tracker)) = &mut self.transactions {
                 let markers = tracker.before_event(event);
                 self.send_markers(markers).await.map_err(sink_error)?;

@@ -3,7 +3,7 @@
 //! [`properties`] is the entry point: `translate` and the types it returns. Its parts: [`providers`] resolves
 //! `${env:…}`/`${file:…}` references, `debezium` reads the connector's own properties, `framework` Kafka
 //! Connect's (converters, transforms, error handling), and `filters` compiles the filter and column lists with
-//! the regex engine in `pattern`.
+//! `pattern` (Java regex semantics over the `regex` crate).
 //! [`worker`] runs translated connectors; [`rest`] is the create/update side of Connect's REST API.
 
 // Wired by the Connect worker.
