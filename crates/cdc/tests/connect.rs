@@ -271,3 +271,42 @@ async fn delete_keeps_the_slot_and_a_re_post_resumes_with_nothing_lost_and_the_w
         assert_eq!(emails.iter().filter(|e| **e == email).count(), 1, "{email} exactly once: {emails:?}");
     }
 }
+
+#[tokio::test]
+async fn a_table_added_by_put_is_snapshotted_alone_and_regex_lists_select_existing_tables() {
+    let stack = Stack::start().await;
+    let mut seed = rendered(&stack);
+    // A regular expression: customers only.
+    seed["config"]["table.include.list"] = json!("public\\.cust.*");
+    assert_eq!(stack.post(&seed).await.0, 201);
+    stack.wait_running().await;
+    assert_eq!(stack.read("cdc.customers", 10).len(), 10);
+
+    // products joins the running connector: its rows arrive once, customers is not read again.
+    let mut config = seed["config"].clone();
+    config["table.include.list"] = json!("public\\.cust.*,public.products");
+    let put = reqwest::Client::new()
+        .put(format!("{}/connectors/{NAME}/config", stack.url))
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    stack.wait_running().await;
+    let products = stack.read("cdc.products", 15);
+    assert!(products.iter().all(|r| r["value"]["payload"]["op"] == "r"), "{products:?}");
+    let client = stack.cluster.connect("postgres").await;
+    client
+        .batch_execute(
+            "INSERT INTO customers (first_name, last_name, email) VALUES ('After', 'Put', 'after-put@example.com');
+             UPDATE products SET price = price + 1 WHERE product_id = 1",
+        )
+        .await
+        .unwrap();
+    let customers = stack.read("cdc.customers", 11);
+    let ops: Vec<&str> = customers.iter().map(|r| r["value"]["payload"]["op"].as_str().unwrap()).collect();
+    assert_eq!(ops.iter().filter(|op| **op == "r").count(), 10, "customers snapshotted once: {ops:?}");
+    assert_eq!(ops.last(), Some(&"c"), "{ops:?}");
+    let products = stack.read("cdc.products", 16);
+    assert_eq!(products[15]["value"]["payload"]["op"], "u", "the new table streams after its snapshot");
+}

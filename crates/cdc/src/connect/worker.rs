@@ -17,6 +17,7 @@ use cdc_kafka::transforms::Chain;
 use cdc_kafka::{AvroEncoder, KafkaSink};
 use tokio::sync::watch;
 
+use super::filters::Filter;
 use super::properties::{translate, ConnectorConfig, PropertyError, Rejected, SkippedOperation, Translated};
 use crate::admin::{Connector, Connectors, Offsets};
 use crate::commands::supervise;
@@ -170,7 +171,7 @@ impl Worker {
 
     /// Translates and checks what only the database can tell (tables of the include list that do not exist).
     async fn check(&self, submitted: &ConnectorConfig) -> Result<Translated, WorkerError> {
-        let translated = translate(submitted, &self.base)?;
+        let mut translated = translate(submitted, &self.base)?;
         let not_yet = not_yet_supported(&translated);
         if !not_yet.is_empty() {
             return Err(WorkerError::Invalid(not_yet));
@@ -181,24 +182,9 @@ impl Worker {
                 message: e.to_string(),
             }])
         })?;
-        if translated.filters.has_table_include_list() {
-            let client = cdc_core::postgres::connect(&translated.config.postgres).await.map_err(|e| {
-                WorkerError::Invalid(vec![PropertyError {
-                    property: "database.hostname".into(),
-                    message: format!("cannot connect to check the table.include.list: {e}"),
-                }])
-            })?;
-            let tables: Vec<(String, String)> = client
-                .query(
-                    "SELECT table_schema, table_name FROM information_schema.tables
-                     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
-                    &[],
-                )
-                .await
-                .map_err(|e| WorkerError::Internal(e.into()))?
-                .iter()
-                .map(|row| (row.get(0), row.get(1)))
-                .collect();
+        let filtered = translated.filters.tables != Filter::All || translated.filters.schemas != Filter::All;
+        if filtered {
+            let tables = catalog_tables(&translated.config.postgres).await?;
             let unmatched = translated.filters.unmatched_entries(&tables);
             if !unmatched.is_empty() {
                 return Err(WorkerError::Invalid(vec![PropertyError {
@@ -210,6 +196,22 @@ impl Worker {
                         translated.config.postgres.dbname
                     ),
                 }]));
+            }
+            // Regular expressions and exclude lists: the tables they select now. (Debezium also picks up tables
+            // created later; here a table created later is captured after a PUT or restart of the connector.)
+            if translated.config.source.tables.is_empty() {
+                let selected: Vec<String> = tables
+                    .iter()
+                    .filter(|(schema, table)| translated.filters.matches(schema, table))
+                    .map(|(schema, table)| format!("{schema}.{table}"))
+                    .collect();
+                if selected.is_empty() {
+                    return Err(WorkerError::Invalid(vec![PropertyError {
+                        property: "table.include.list".into(),
+                        message: "the schema and table filters select no table".into(),
+                    }]));
+                }
+                translated.config.source.tables = selected;
             }
         }
         Ok(translated)
@@ -327,7 +329,6 @@ impl Worker {
 /// rather than accepted and silently ignored (a connector that streams other rows than its configuration says
 /// is worse than one that does not start).
 fn not_yet_supported(t: &Translated) -> Vec<PropertyError> {
-    use super::filters::Filter;
     let mut refused = Vec::new();
     let mut refuse = |property: &str, what: &str| {
         refused.push(PropertyError {
@@ -335,15 +336,6 @@ fn not_yet_supported(t: &Translated) -> Vec<PropertyError> {
             message: format!("{what} is not supported by this version of cdc connect yet"),
         });
     };
-    if t.filters.has_table_include_list() && t.config.source.tables.is_empty() {
-        refuse("table.include.list", "a regular expression (rather than schema.table names)");
-    }
-    if matches!(t.filters.tables, Filter::Exclude(_)) {
-        refuse("table.exclude.list", "excluding tables");
-    }
-    if t.filters.schemas != Filter::All {
-        refuse("schema.include.list", "filtering by schema (list the tables in table.include.list)");
-    }
     if t.filters.columns != Filter::All {
         refuse("column.include.list", "filtering columns");
     }
@@ -366,6 +358,28 @@ fn not_yet_supported(t: &Translated) -> Vec<PropertyError> {
         refuse("errors.tolerance", "errors.tolerance=all (a failed record stops the connector)");
     }
     refused
+}
+
+/// The database's tables, outside the system schemas.
+async fn catalog_tables(
+    postgres: &cdc_core::config::PostgresConfig,
+) -> Result<Vec<(String, String)>, WorkerError> {
+    let client = cdc_core::postgres::connect(postgres).await.map_err(|e| {
+        WorkerError::Invalid(vec![PropertyError {
+            property: "database.hostname".into(),
+            message: format!("cannot connect to check the table filters: {e}"),
+        }])
+    })?;
+    let rows = client
+        .query(
+            "SELECT table_schema, table_name FROM information_schema.tables
+             WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+             ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .map_err(|e| WorkerError::Internal(e.into()))?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
 async fn drop_slot(postgres: &cdc_core::config::PostgresConfig, slot: &str) -> Result<()> {

@@ -9,15 +9,24 @@ import json
 import sys
 import time
 
-from confluent_kafka import Consumer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 
 def main():
     bootstrap, topic, wanted, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}-{time.time()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([topic])
     deadline, got = time.monotonic() + timeout, 0
+    # Partitions assigned directly (no group rebalance to wait for), once the topic exists. All topics are
+    # listed: asking tansu for one topic's metadata would create it.
+    while True:
+        metadata = consumer.list_topics(timeout=10).topics.get(topic)
+        if metadata is not None and metadata.partitions:
+            break
+        if time.monotonic() > deadline:
+            sys.exit(f"{topic}: no such topic within {timeout} s")
+        time.sleep(0.2)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
     while got < wanted and time.monotonic() < deadline:
         msg = consumer.poll(1)
         if msg is None or msg.error():
