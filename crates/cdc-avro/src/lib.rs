@@ -1,8 +1,8 @@
 //! cdc-avro: change events as Avro, byte-compatible with Debezium + Confluent's `AvroConverter`.
 //!
 //! ```text
-//!  Envelope (cdc-core) ── Connect schema + JSON payload ──▶ schema.rs: Connect schema → Avro schema
-//!                                                          datum.rs:  JSON payload → Avro binary
+//!  Envelope (cdc-core) ── Connect schema + JSON payload ──▶ schema/: Connect schema → Avro schema
+//!                                                          datum/:  JSON payload → Avro binary
 //!                                                          wire.rs:   magic byte 0 + schema id + datum
 //!  registry/: client.rs (any Confluent-compatible registry), server.rs + store.rs (the embedded one),
 //!             compat.rs (BACKWARD/FORWARD/FULL, transitive or not)

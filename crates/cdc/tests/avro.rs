@@ -13,7 +13,7 @@ use cdc_test_support::wait_for_every;
 use cdc_test_support::workload::workload;
 use cdc_test_support::Tansu;
 
-use crate::load::{stop, wait_all_loaded, write_config, Extra, Stack, ALL};
+use crate::load::{pg_dump, stop, wait_all_loaded, write_config, Extra, Stack, ALL};
 use crate::support::{confirmed_flush, spawn};
 
 const WAIT: Duration = Duration::from_secs(300);
@@ -61,18 +61,6 @@ fn avro_config(dir: &Path, broker: &Tansu, port: u16, hosts_registry: bool, sour
     let tables = format!("{admin}[schema_registry]\nurl = \"http://127.0.0.1:{port}\"\n");
     let tables: &'static str = Box::leak(tables.into_boxed_str());
     write_config(dir, broker, Extra { source_tables, format: AVRO, tables, ..Extra::default() });
-}
-
-async fn pg_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    let mut rows: Vec<Vec<Option<String>>> = client
-        .query(sql, &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (0..r.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
-        .collect();
-    rows.sort();
-    rows
 }
 
 /// The consumer script's rows of `topic`, as text in `columns` order, sorted.
@@ -132,17 +120,17 @@ async fn avro_topics_decode_with_confluent_s_deserializer_and_load_into_duckdb_e
     let consumed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         consumed_rows(&consumed, "cdc.typed", &TYPED_COLUMNS),
-        pg_rows(&client, TYPED_SOURCE).await,
+        pg_dump(&client, TYPED_SOURCE).await,
         "typed rows decoded by the Confluent consumer"
     );
-    assert!(pg_rows(&client, TYPED_SOURCE).await.iter().any(|r| r[1].as_deref() == Some("-15.00")));
+    assert!(pg_dump(&client, TYPED_SOURCE).await.iter().any(|r| r[1].as_deref() == Some("-15.00")));
     assert_eq!(
         consumed_rows(&consumed, "cdc.accounts", &["id", "owner", "balance", "active"]),
-        pg_rows(&client, "SELECT id::text, owner, balance::text, active::text FROM accounts").await,
+        pg_dump(&client, "SELECT id::text, owner, balance::text, active::text FROM accounts").await,
     );
     assert_eq!(
         consumed_rows(&consumed, "cdc.pairs", &["a", "b", "v"]),
-        pg_rows(&client, "SELECT a::text, b::text, v FROM pairs").await,
+        pg_dump(&client, "SELECT a::text, b::text, v FROM pairs").await,
     );
     for topic in ["cdc.accounts", "cdc.docs", "cdc.events", "cdc.pairs", "cdc.transaction"] {
         assert!(consumed["decoded"][topic].as_u64().unwrap() > 10, "{topic}: {}", consumed["decoded"]);

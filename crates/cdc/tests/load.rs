@@ -176,7 +176,7 @@ fn kill(mut role: Role) {
     let _ = child.wait();
 }
 
-type Dump = Vec<Vec<Option<String>>>;
+pub(crate) type Dump = Vec<Vec<Option<String>>>;
 
 /// The warehouse's rows, sorted; `None` while a loader holds the file (it is shared, `exclusive = false`) or
 /// before the table exists.
@@ -194,7 +194,7 @@ fn duck_dump(path: &Path, sql: &str) -> Option<Dump> {
     Some(out)
 }
 
-async fn pg_dump(client: &tokio_postgres::Client, sql: &str) -> Dump {
+pub(crate) async fn pg_dump(client: &tokio_postgres::Client, sql: &str) -> Dump {
     let mut rows: Dump = client
         .query(sql, &[])
         .await
