@@ -34,10 +34,11 @@ pub enum AvroError {
         #[source]
         source: cdc_avro::AvroError,
     },
-    #[error("cannot decode an Avro {part} (schema id {id})")]
+    #[error("cannot decode an Avro {part} (schema id {id}, {stage})")]
     Decode {
         part: &'static str,
         id: u32,
+        stage: DecodeStage,
         #[source]
         source: cdc_avro::AvroError,
     },
@@ -52,10 +53,27 @@ pub enum AvroError {
 }
 
 impl AvroError {
-    /// The registry could not be asked (down, unreachable, refusing our credentials): not the record's fault.
-    pub fn is_registry_outage(&self) -> bool {
-        // 40403 (unknown schema id) is the record's fault: it names a schema this registry never had.
-        matches!(self, AvroError::Registry(e) if e.error_code() != Some(40403))
+    /// The registry could not be asked (down, unreachable, refusing our credentials), or does not know a schema
+    /// id, or holds a writer schema we cannot read: the configuration is wrong (another registry than the
+    /// producer's?), not the record. Loading stops instead of dead-lettering every record.
+    pub fn stops_the_load(&self) -> bool {
+        matches!(self, AvroError::Registry(_) | AvroError::Decode { stage: DecodeStage::Schema, .. })
+    }
+}
+
+/// Where decoding failed: reading the writer schema, or the record's bytes against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeStage {
+    Schema,
+    Datum,
+}
+
+impl std::fmt::Display for DecodeStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DecodeStage::Schema => "its writer schema",
+            DecodeStage::Datum => "the record's bytes",
+        })
     }
 }
 
@@ -162,7 +180,12 @@ impl AvroDecoder {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(new) => new.insert(writer_schema(&self.registry, part, id).await?),
         };
-        let payload = decoder.decode(datum).map_err(|source| AvroError::Decode { part, id, source })?;
+        let payload = decoder.decode(datum).map_err(|source| AvroError::Decode {
+            part,
+            id,
+            stage: DecodeStage::Datum,
+            source,
+        })?;
         Ok(json!({ "schema": connect, "payload": payload }))
     }
 }
@@ -174,7 +197,7 @@ async fn writer_schema(
     id: u32,
 ) -> Result<(Decoder, J), AvroError> {
     let text = registry.schema_by_id(SchemaId(id)).await?;
-    let invalid = |source| AvroError::Decode { part, id, source };
+    let invalid = |source| AvroError::Decode { part, id, stage: DecodeStage::Schema, source };
     let avro: J = serde_json::from_str(&text)
         .map_err(|e| invalid(cdc_avro::AvroError::invalid_schema(e.to_string())))?;
     let decoder = Decoder::new(&avro).map_err(invalid)?;

@@ -79,7 +79,7 @@ async fn decode(
     match avro {
         Some(avro) if AvroDecoder::is_avro(bytes) => match avro.decode(part, bytes).await {
             Ok(mut decoded) => Ok(Ok(Some(decoded["payload"].take()))),
-            Err(e) if e.is_registry_outage() => Err(e.into()),
+            Err(e) if e.stops_the_load() => Err(e.into()),
             Err(e) => Ok(Err(e.to_string())),
         },
         _ => Ok(serde_json::from_slice(bytes).map(Some).map_err(|e| e.to_string())),

@@ -151,7 +151,7 @@ impl KafkaSink {
         let topics = Topics::new(&config, context)?;
         let transactions = envelope.config().transaction_metadata.then(|| {
             let topic = format!("{}.transaction", envelope.config().topic_prefix);
-            (topic, TransactionTracker::new(envelope.config().format))
+            (topic, TransactionTracker::new(envelope.config().key_format(), envelope.config().format))
         });
         Ok(KafkaSink {
             producer,
@@ -228,15 +228,21 @@ impl KafkaSink {
         let topic = topic.clone();
         for marker in markers {
             self.topics.ensure(&topic).await?;
-            let (key, value) = match self.avro.as_mut() {
-                Some(avro) if self.envelope.config().format == EventFormat::Avro => {
-                    let (key_schema, key, value_schema, value) = marker.parts();
-                    (
-                        avro.encode(&topic, true, Shape::Transaction, &key_schema, key).await?,
-                        avro.encode(&topic, false, Shape::Transaction, &value_schema, value).await?,
-                    )
+            let (key_schema, key_payload, value_schema, value_payload) = marker.parts();
+            let config = self.envelope.config();
+            let (avro_key, avro_value) =
+                (config.key_format() == EventFormat::Avro, config.format == EventFormat::Avro);
+            let key = match self.avro.as_mut() {
+                Some(avro) if avro_key => {
+                    avro.encode(&topic, true, Shape::Transaction, &key_schema, key_payload).await?
                 }
-                _ => (marker.key, marker.value),
+                _ => marker.key.clone(),
+            };
+            let value = match self.avro.as_mut() {
+                Some(avro) if avro_value => {
+                    avro.encode(&topic, false, Shape::Transaction, &value_schema, value_payload).await?
+                }
+                _ => marker.value.clone(),
             };
             self.send(&topic, None, Some(&key), Some(&value), None).await?;
         }
@@ -413,7 +419,8 @@ impl KafkaSink {
                 avro.encode(&record.topic, is_key, shape, schema, payload).await?
             }
             (EventFormat::Avro, _, _) => return Err(KafkaError::Avro(AvroError::NoSchema)),
-            (EventFormat::JsonSchema, Some(schema), _) => {
+            // JsonConverter with schemas.enable writes the wrapper even for a record without a schema.
+            (EventFormat::JsonSchema, schema, _) => {
                 serde_json::json!({ "schema": schema, "payload": payload }).to_string().into_bytes()
             }
             _ => payload.to_string().into_bytes(),

@@ -203,25 +203,48 @@ impl KafkaSource {
             });
         };
         let Some(value) = value else { return Ok(Ok(None)) };
-        let value = match avro.decode("value", value).await {
+        // Key and value each by their own first byte: Avro keys with JSON values (or the reverse) are a valid
+        // converter setup.
+        let value = match Self::part(avro, "value", value).await? {
             Ok(value) => value,
-            Err(e) if e.is_registry_outage() => return Err(e.into()),
-            Err(e) => return Ok(Err(e.into())),
+            Err(e) => return Ok(Err(e)),
         };
         let key = match key.filter(|k| !k.is_empty()) {
-            Some(key) if AvroDecoder::is_avro(key) => match avro.decode("key", key).await {
+            Some(key) => match Self::part(avro, "key", key).await? {
                 Ok(key) => Some(key),
-                Err(e) if e.is_registry_outage() => return Err(e.into()),
-                Err(e) => return Ok(Err(e.into())),
-            },
-            Some(key) => match serde_json::from_slice(key) {
-                Ok(key) => Some(key),
-                Err(e) => return Ok(Err(e.into())),
+                Err(e) => return Ok(Err(e)),
             },
             None => None,
         };
         Ok(self.decoder.decode_json(key.as_ref(), &value).map_err(Into::into))
     }
+
+    /// One key or value as JSON: Avro through the registry, else JSON text. The outer error stops the load (the
+    /// registry cannot be asked, or does not know the schema: a configuration problem that would otherwise send
+    /// every record to the dead-letter topic); the inner one is this record's.
+    async fn part(
+        avro: &mut AvroDecoder,
+        part: &'static str,
+        bytes: &[u8],
+    ) -> Result<Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>>, KafkaError> {
+        if !AvroDecoder::is_avro(bytes) {
+            return Ok(serde_json::from_slice(bytes).map_err(|e| DecodePart { part, source: e }.into()));
+        }
+        match avro.decode(part, bytes).await {
+            Ok(json) => Ok(Ok(json)),
+            Err(e) if e.stops_the_load() => Err(e.into()),
+            Err(e) => Ok(Err(e.into())),
+        }
+    }
+}
+
+/// A JSON key or value that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("the {part} is not JSON")]
+struct DecodePart {
+    part: &'static str,
+    #[source]
+    source: serde_json::Error,
 }
 
 /// An error and its causes on one line: the decoder keeps the parser's own message (line, column) as the cause.

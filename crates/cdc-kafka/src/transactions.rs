@@ -42,13 +42,14 @@ struct OpenTransaction {
 /// Follows transaction boundaries through the change stream. See the module doc.
 #[derive(Debug)]
 pub(crate) struct TransactionTracker {
-    format: EventFormat,
+    /// Key and value formats (JSON with or without the schema wrapper; Avro is encoded by the sink).
+    formats: (EventFormat, EventFormat),
     open: Option<OpenTransaction>,
 }
 
 impl TransactionTracker {
-    pub fn new(format: EventFormat) -> Self {
-        TransactionTracker { format, open: None }
+    pub fn new(key_format: EventFormat, value_format: EventFormat) -> Self {
+        TransactionTracker { formats: (key_format, value_format), open: None }
     }
 
     /// The markers due before `event` is sent (an `END` of the previous transaction, a `BEGIN` of its own).
@@ -69,7 +70,7 @@ impl TransactionTracker {
                 events: 0,
                 tables: BTreeMap::new(),
             };
-            markers.push(marker(self.format, &opened.id, begin_value(&opened)));
+            markers.push(marker(self.formats, &opened.id, begin_value(&opened)));
             opened
         });
         markers
@@ -97,7 +98,7 @@ impl TransactionTracker {
 
     fn end(&mut self) -> Option<Marker> {
         let open = self.open.take()?;
-        Some(marker(self.format, &open.id, end_value(&open)))
+        Some(marker(self.formats, &open.id, end_value(&open)))
     }
 }
 
@@ -117,14 +118,15 @@ fn end_value(open: &OpenTransaction) -> J {
     })
 }
 
-fn marker(format: EventFormat, id: &str, payload: J) -> Marker {
+fn marker((key_format, value_format): (EventFormat, EventFormat), id: &str, payload: J) -> Marker {
     let key_payload = json!({ "id": id });
-    let (key, value) = match format {
-        EventFormat::Json | EventFormat::Avro => (key_payload.to_string(), payload.to_string()),
-        EventFormat::JsonSchema => (
-            json!({ "schema": key_schema(), "payload": key_payload }).to_string(),
-            json!({ "schema": value_schema(), "payload": payload }).to_string(),
-        ),
+    let key = match key_format {
+        EventFormat::JsonSchema => json!({ "schema": key_schema(), "payload": key_payload }).to_string(),
+        EventFormat::Json | EventFormat::Avro => key_payload.to_string(),
+    };
+    let value = match value_format {
+        EventFormat::JsonSchema => json!({ "schema": value_schema(), "payload": payload }).to_string(),
+        EventFormat::Json | EventFormat::Avro => payload.to_string(),
     };
     Marker { key: key.into_bytes(), value: value.into_bytes(), key_payload, value_payload: payload }
 }
@@ -214,7 +216,7 @@ mod tests {
 
     #[test]
     fn begin_and_end_frame_each_transaction_with_counts_per_table() {
-        let mut tracker = TransactionTracker::new(EventFormat::Json);
+        let mut tracker = TransactionTracker::new(EventFormat::Json, EventFormat::Json);
         let mut sent = Vec::new();
         for e in [event("a", 7, 100, SnapshotMarker::No), event("b", 7, 100, SnapshotMarker::No)] {
             sent.extend(tracker.before_event(&e));
@@ -247,7 +249,7 @@ mod tests {
 
     #[test]
     fn snapshot_rows_get_no_markers_and_an_unfinished_transaction_stays_open() {
-        let mut tracker = TransactionTracker::new(EventFormat::JsonSchema);
+        let mut tracker = TransactionTracker::new(EventFormat::Json, EventFormat::JsonSchema);
         assert!(tracker.before_event(&event("a", 1, 50, SnapshotMarker::InProgress)).is_empty());
         let begin = tracker.before_event(&event("a", 2, 300, SnapshotMarker::No));
         assert_eq!(values(&begin)[0]["payload"]["status"], "BEGIN");

@@ -310,3 +310,81 @@ async fn a_table_added_by_put_is_snapshotted_alone_and_regex_lists_select_existi
     let products = stack.read("cdc.products", 16);
     assert_eq!(products[15]["value"]["payload"]["op"], "u", "the new table streams after its snapshot");
 }
+
+#[tokio::test]
+async fn column_exclude_and_mask_properties_shape_the_events_as_debezium_does() {
+    let stack = Stack::start().await;
+    let mut seed = rendered(&stack);
+    seed["config"]["column.exclude.list"] = json!("public.customers.phone");
+    seed["config"]["column.mask.with.5.chars"] = json!("public.customers.email");
+    let (status, answer) = stack.post(&seed).await;
+    assert_eq!(status, 201, "{answer}");
+    stack.wait_running().await;
+    let client = stack.cluster.connect("postgres").await;
+    client.batch_execute("UPDATE customers SET city = 'Boston' WHERE customer_id = 1").await.unwrap();
+
+    // 10 snapshot rows and the update (REPLICA IDENTITY FULL: its `before` is the whole old row).
+    let customers = stack.read("cdc.customers", 11);
+    let update = customers.iter().find(|r| r["value"]["payload"]["op"] == "u").expect("the update streamed");
+    for record in customers.iter().filter(|r| r["value"]["payload"]["op"] == "r").chain([update]) {
+        assert!(record["key"]["customer_id"].is_i64(), "{record}");
+        let value = &record["value"];
+        let rows = value["schema"]["fields"].as_array().unwrap();
+        for side in ["before", "after"] {
+            let row = &value["payload"][side];
+            if row.is_null() {
+                continue;
+            }
+            assert_eq!(row["email"], "*****", "{record}");
+            assert!(row.get("phone").is_none() && row["first_name"].is_string(), "{record}");
+            let schema = rows.iter().find(|f| f["field"] == side).unwrap()["fields"].as_array().unwrap();
+            assert!(schema.iter().all(|f| f["field"] != "phone"), "{record}");
+            let email = schema.iter().find(|f| f["field"] == "email").unwrap();
+            assert_eq!(email["parameters"]["masked"], "true", "{email}");
+        }
+    }
+    assert_eq!(update["value"]["payload"]["after"]["city"], "Boston");
+}
+
+#[tokio::test]
+async fn an_execute_snapshot_signal_reads_the_named_table_again_once_and_no_other() {
+    let stack = Stack::start().await;
+    let client = stack.cluster.connect("postgres").await;
+    let mut seed = rendered(&stack);
+    seed["config"]["signal.data.collection"] = json!("public.debezium_signal");
+    let (status, answer) = stack.post(&seed).await;
+    assert_eq!(status, 400, "the signal table must exist: {answer}");
+    assert!(answer["message"].as_str().unwrap().contains("signal.data.collection"), "{answer}");
+    client
+        .batch_execute(
+            "CREATE TABLE debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
+        )
+        .await
+        .unwrap();
+    assert_eq!(stack.post(&seed).await.0, 201);
+    stack.wait_running().await;
+    stack.read("cdc.customers", 10);
+    stack.read("cdc.products", 15);
+
+    client
+        .batch_execute(
+            r#"INSERT INTO debezium_signal VALUES
+                 ('sig-1', 'execute-snapshot', '{"data-collections": ["public\\.cust.*"], "type": "incremental"}')"#,
+        )
+        .await
+        .unwrap();
+    let again = stack.read("cdc.customers", 20);
+    assert!(again.iter().all(|r| r["value"]["payload"]["op"] == "r"), "{again:?}");
+    stack.wait_running().await;
+    client
+        .batch_execute(
+            "INSERT INTO customers (first_name, last_name, email) VALUES ('After', 'Signal', 'after-signal@example.com');
+             UPDATE products SET price = price + 1 WHERE product_id = 2",
+        )
+        .await
+        .unwrap();
+    let customers = stack.read("cdc.customers", 21);
+    assert_eq!(customers[20]["value"]["payload"]["op"], "c", "the signal was acted on once");
+    let products = stack.read("cdc.products", 16);
+    assert_eq!(products[15]["value"]["payload"]["op"], "u", "products was not read again");
+}

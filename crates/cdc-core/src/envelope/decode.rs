@@ -192,8 +192,9 @@ impl EventDecoder {
             None if has_rows(payload) => Key::Names(Vec::new()),
             None => Key::Unknown,
         };
-        let full = shows_full_identity(payload.get("before"), &key);
-        let shape = self.shape(&table, row_schema(schema)?, key, full)?;
+        let row_schema = row_schema(schema)?;
+        let full = shows_full_identity(payload.get("before"), &key, row_schema);
+        let shape = self.shape(&table, row_schema, key, full)?;
         let (before, after) = rows(op, &shape, payload)?;
         let lsn = Lsn::new(u64_field(source, "payload.source", "lsn")?);
         Ok(Some(ChangeEvent {
@@ -394,17 +395,29 @@ fn is_wrapped(object: &Object) -> bool {
     object.len() == 2 && object.get("schema").is_some_and(J::is_object) && object.contains_key("payload")
 }
 
-/// Whether the before image carries a non-key column, which only REPLICA IDENTITY FULL sends.
-fn shows_full_identity(before: Option<&J>, key: &Key) -> bool {
+/// Whether the before image carries a non-key column, which only REPLICA IDENTITY FULL sends. A nullable column
+/// shows it by any non-null value; a NOT NULL one by a value other than the fallback a key-only image carries.
+fn shows_full_identity(before: Option<&J>, key: &Key, row_schema: &J) -> bool {
     let (Some(J::Object(before)), Key::Names(key)) = (before, key) else {
         return false;
     };
-    before.iter().any(|(name, value)| !is_absent(value) && key.binary_search(name).is_err())
+    let required = |name: &str| {
+        row_schema.get("fields").and_then(J::as_array).is_some_and(|fields| {
+            fields.iter().any(|f| {
+                f.get("field").and_then(J::as_str) == Some(name)
+                    && f.get("optional").and_then(J::as_bool) == Some(false)
+            })
+        })
+    };
+    before.iter().any(|(name, value)| {
+        key.binary_search(name).is_err()
+            && if required(name) { !is_fallback(value) } else { !value.is_null() }
+    })
 }
 
-/// A cell that says nothing about the row: null, or the zero/empty value Debezium (and we) write for a NOT NULL
-/// column missing from a key-only before image ([`super::value`]'s `fallback`).
-fn is_absent(value: &J) -> bool {
+/// The zero/empty value Debezium (and we) write for a NOT NULL column missing from a key-only before image
+/// ([`super::value`]'s `fallback`).
+fn is_fallback(value: &J) -> bool {
     match value {
         J::Null => true,
         J::Bool(b) => !b,

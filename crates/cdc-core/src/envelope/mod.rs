@@ -51,7 +51,7 @@ pub use decode::{DecodeError, EventDecoder};
 
 use self::value::FieldCodec;
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker};
-use crate::schema::{TableId, TableSchema};
+use crate::schema::{ReplicaIdentity, TableId, TableSchema};
 use crate::value::Value;
 
 /// `source.version`.
@@ -231,7 +231,13 @@ impl Envelope {
         let (before, after) = match event.op {
             Op::Truncate => (J::Null, J::Null),
             _ => {
-                (row_json(table, event, event.before.as_ref()), row_json(table, event, event.after.as_ref()))
+                // Without REPLICA IDENTITY FULL an old image carries the key only: its other cells are missing,
+                // not null.
+                let key_only = event.schema.replica_identity != ReplicaIdentity::Full;
+                (
+                    row_json(table, event, event.before.as_ref(), key_only),
+                    row_json(table, event, event.after.as_ref(), false),
+                )
             }
         };
         let mut out = Map::with_capacity(6);
@@ -293,8 +299,9 @@ impl TableEncoding {
     }
 }
 
-/// A row as an object of the schema's column names in order; missing trailing cells are null.
-fn row_json(table: &TableEncoding, event: &ChangeEvent, row: Option<&Row>) -> J {
+/// A row as an object of the schema's column names in order; missing trailing cells are null. In a key-only
+/// image, a NOT NULL column's missing cell gets Debezium's fallback value (a required field cannot be null).
+fn row_json(table: &TableEncoding, event: &ChangeEvent, row: Option<&Row>, key_only: bool) -> J {
     let Some(row) = row else {
         return J::Null;
     };
@@ -305,7 +312,12 @@ fn row_json(table: &TableEncoding, event: &ChangeEvent, row: Option<&Row>) -> J 
         .zip(&table.codecs)
         .enumerate()
         .map(|(i, (column, codec))| {
-            (column.name.clone(), codec.encode_required(row.get(i).unwrap_or(&Value::Null), column.nullable))
+            let value = row.get(i).unwrap_or(&Value::Null);
+            let cell = match value {
+                Value::Null if key_only && !column.key => codec.encode_required(value, column.nullable),
+                value => codec.encode(value),
+            };
+            (column.name.clone(), cell)
         })
         .collect();
     J::Object(object)
@@ -322,10 +334,7 @@ fn key_payload(table: &TableEncoding, event: &ChangeEvent) -> Option<J> {
         .filter_map(|&i| {
             let column = event.schema.columns.get(i)?;
             let codec = table.codecs.get(i)?;
-            Some((
-                column.name.clone(),
-                codec.encode_required(row.get(i).unwrap_or(&Value::Null), column.nullable),
-            ))
+            Some((column.name.clone(), codec.encode(row.get(i).unwrap_or(&Value::Null))))
         })
         .collect();
     Some(J::Object(object))

@@ -264,6 +264,18 @@ impl Chain {
         Chain::build(&transforms, &predicates)
     }
 
+    /// Puts `transform` before every configured stage, without a predicate: for what the connector itself does
+    /// to its records before any SMT sees them (Debezium applies its column properties inside the connector).
+    /// Its errors are reported as coming from the transform named [`PREPENDED_STAGE`], with the reason it gave.
+    pub fn prepend(&mut self, transform: Box<dyn Transform>) {
+        let stage = Stage {
+            name: PREPENDED_STAGE.to_owned(),
+            transform: Box::new(Prepended(transform)),
+            predicate: None,
+        };
+        self.stages.insert(0, stage);
+    }
+
     /// Whether the chain has no transforms (every record passes unchanged).
     pub fn is_empty(&self) -> bool {
         self.stages.is_empty()
@@ -296,6 +308,40 @@ impl Chain {
 impl Transform for Chain {
     fn apply(&mut self, record: Record) -> Result<Option<Record>, TransformError> {
         Chain::apply(self, record)
+    }
+}
+
+/// The stage name of a transform added with [`Chain::prepend`], in its errors.
+pub const PREPENDED_STAGE: &str = "connector";
+
+/// A [`Transform`] run as a stage: the record is moved through it and back.
+struct Prepended(Box<dyn Transform>);
+
+impl fmt::Debug for Prepended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Prepended")
+    }
+}
+
+impl Smt for Prepended {
+    fn apply(&mut self, record: &mut Record) -> Result<Outcome, DataError> {
+        // The chain names the record's topic in an error: keep it when the record went into a failing transform.
+        let topic = record.topic.clone();
+        match self.0.apply(std::mem::take(record)) {
+            Ok(Some(out)) => {
+                *record = out;
+                Ok(Outcome::Keep)
+            }
+            Ok(None) => Ok(Outcome::Drop),
+            Err(error) => {
+                record.topic = topic;
+                // The chain names the stage and the topic again: keep only the reason of a per-record error.
+                match error {
+                    TransformError::Record { reason, .. } => Err(DataError(reason)),
+                    other => Err(DataError(other.to_string())),
+                }
+            }
+        }
     }
 }
 

@@ -17,8 +17,10 @@ use cdc_kafka::transforms::Chain;
 use cdc_kafka::{AvroEncoder, KafkaSink};
 use tokio::sync::watch;
 
+use super::columns::{self, ColumnPolicyTransform};
 use super::filters::Filter;
 use super::properties::{translate, ConnectorConfig, PropertyError, Rejected, SkippedOperation, Translated};
+use super::signals;
 use crate::admin::{Connector, Connectors, Offsets};
 use crate::commands::supervise;
 use crate::config::Config;
@@ -75,7 +77,19 @@ pub struct Worker {
     base: Config,
     state_file: PathBuf,
     running: Mutex<BTreeMap<String, Running>>,
+    /// Held across each create/update/delete (check, stop, start, save): operations on connectors are rare, and
+    /// one at a time nothing can launch a name twice or write the state file concurrently.
+    operations: tokio::sync::Mutex<()>,
     shutdown: watch::Receiver<bool>,
+}
+
+/// A connector ready to run: everything that can fail is done.
+struct Prepared {
+    submitted: ConnectorConfig,
+    translated: Translated,
+    sink: KafkaSink,
+    connector: Arc<Connector>,
+    signals: Option<signals::Signals>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -95,12 +109,26 @@ impl Worker {
     /// in its state file.
     pub async fn start(base: Config, shutdown: watch::Receiver<bool>) -> Result<Arc<Worker>> {
         let state_file = base.connect.state_file.clone();
-        let worker = Arc::new(Worker { base, state_file, running: Mutex::new(BTreeMap::new()), shutdown });
+        let worker = Arc::new(Worker {
+            base,
+            state_file,
+            running: Mutex::new(BTreeMap::new()),
+            operations: tokio::sync::Mutex::new(()),
+            shutdown,
+        });
         for stored in read_state(&worker.state_file)? {
             let name = stored.name.clone();
-            match worker.launch(stored).await {
-                Ok(()) => tracing::info!(connector = %name, "connector restored from the state file"),
-                Err(e) => tracing::error!(connector = %name, error = ?e, "a stored connector cannot start"),
+            match worker.prepare(stored.clone()).await {
+                Ok(prepared) => {
+                    worker.spawn(prepared);
+                    tracing::info!(connector = %name, "connector restored from the state file");
+                }
+                // Kept, FAILED, so that it is neither lost from the state file nor invisible to the API.
+                Err(e) => {
+                    let trace = describe(&e);
+                    tracing::error!(connector = %name, error = %trace, "a stored connector cannot start");
+                    worker.keep_failed(stored, trace);
+                }
             }
         }
         Ok(worker)
@@ -113,33 +141,38 @@ impl Worker {
 
     /// `POST /connectors`: 409 when the name is taken.
     pub async fn create(&self, submitted: ConnectorConfig) -> Result<(), WorkerError> {
+        let _one_at_a_time = self.operations.lock().await;
         if self.exists(&submitted.name) {
             return Err(WorkerError::Conflict(format!("Connector {} already exists", submitted.name)));
         }
-        self.launch(submitted).await?;
+        let prepared = self.prepare(submitted).await?;
+        self.spawn(prepared);
         self.save().map_err(WorkerError::Internal)
     }
 
-    /// `PUT /connectors/{name}/config`: creates, or replaces and restarts. `true` when it created.
+    /// `PUT /connectors/{name}/config`: creates, or replaces and restarts. `true` when it created. Everything
+    /// that can fail happens before the old connector stops: a bad PUT leaves it running.
     pub async fn put(&self, submitted: ConnectorConfig) -> Result<bool, WorkerError> {
+        let _one_at_a_time = self.operations.lock().await;
         let existed = self.exists(&submitted.name);
-        // Check the new configuration before stopping the old one: a bad PUT leaves the connector running.
-        self.check(&submitted).await?;
+        let prepared = self.prepare(submitted).await?;
         if existed {
-            self.stop(&submitted.name, false).await;
+            let _ = self.stop(&prepared.submitted.name, false).await;
         }
-        self.launch(submitted).await?;
+        self.spawn(prepared);
         self.save().map_err(WorkerError::Internal)?;
         Ok(!existed)
     }
 
     /// `DELETE /connectors/{name}`: stops it and forgets it; the slot stays unless `slot.drop.on.stop=true`.
     pub async fn delete(&self, name: &str) -> Result<(), WorkerError> {
+        let _one_at_a_time = self.operations.lock().await;
         if !self.exists(name) {
             return Err(WorkerError::NotFound(format!("Connector {name} not found")));
         }
-        self.stop(name, true).await;
-        self.save().map_err(WorkerError::Internal)
+        let dropped = self.stop(name, true).await;
+        self.save().map_err(WorkerError::Internal)?;
+        dropped.map_err(WorkerError::Internal)
     }
 
     /// Validates without running: what `PUT /connector-plugins/{plugin}/config/validate` reports.
@@ -147,15 +180,18 @@ impl Worker {
         match self.check(submitted).await {
             Ok(_) => Vec::new(),
             Err(WorkerError::Invalid(errors)) => errors,
-            Err(other) => vec![PropertyError { property: "name".into(), message: format!("{other:?}") }],
+            Err(other) => {
+                vec![PropertyError { property: "connector.class".into(), message: describe(&other) }]
+            }
         }
     }
 
     /// Stops every connector (process shutdown): each finishes its batch in flight first.
     pub async fn stop_all(&self) {
+        let _one_at_a_time = self.operations.lock().await;
         let names: Vec<String> = self.running.lock().map(|r| r.keys().cloned().collect()).unwrap_or_default();
         for name in names {
-            self.stop(&name, false).await;
+            let _ = self.stop(&name, false).await;
         }
     }
 
@@ -217,13 +253,20 @@ impl Worker {
         Ok(translated)
     }
 
-    /// Starts a connector's pipeline (and its heartbeats).
-    async fn launch(&self, submitted: ConnectorConfig) -> Result<(), WorkerError> {
+    /// Checks a configuration and builds what its pipeline needs, starting nothing.
+    async fn prepare(&self, submitted: ConnectorConfig) -> Result<Prepared, WorkerError> {
         let translated = self.check(&submitted).await?;
         let name = submitted.name.clone();
         let config = translated.config.clone();
-        let chain = Chain::build(&translated.transforms, &translated.predicates)
+        let mut chain = Chain::build(&translated.transforms, &translated.predicates)
             .map_err(|e| WorkerError::Internal(e.into()))?;
+        // Debezium applies the column lists and rules inside the connector, before any SMT.
+        if translated.filters.columns != Filter::All || !translated.column_policies.rules.is_empty() {
+            chain.prepend(Box::new(ColumnPolicyTransform::new(
+                &translated.filters,
+                &translated.column_policies,
+            )));
+        }
         let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
         let avro = if registry::uses_avro(&config) {
             let client = registry::required_client(&config).map_err(WorkerError::Internal)?;
@@ -253,6 +296,18 @@ impl Worker {
             )
             .with_offsets(offsets),
         );
+        let signals = match &translated.signal_data_collection {
+            Some(table) => Some(self.signals_for(&translated, table).await?),
+            None => None,
+        };
+        Ok(Prepared { submitted, translated, sink, connector, signals })
+    }
+
+    /// Runs a prepared connector (its pipeline, heartbeats and signal watcher) and lists it.
+    fn spawn(&self, prepared: Prepared) {
+        let Prepared { submitted, translated, sink, connector, signals } = prepared;
+        let name = submitted.name.clone();
+        let config = translated.config.clone();
         let (stop, stopped) = watch::channel(false);
         let mut process_shutdown = self.shutdown.clone();
         let forward = stop.clone();
@@ -269,6 +324,9 @@ impl Worker {
                 std::time::Duration::from_millis(translated.heartbeat.interval_ms),
                 stopped.clone(),
             );
+        }
+        if let Some(signals) = signals {
+            signals::spawn(signals, connector.clone(), stopped.clone());
         }
         let supervised = connector.clone();
         let task_name = name.clone();
@@ -293,24 +351,63 @@ impl Worker {
             .slot_drop_on_stop
             .then(|| (translated.config.postgres.clone(), translated.config.source.slot_name.clone()));
         let running = Running { connector, submitted, stop, task, drop_slot };
-        self.running
-            .lock()
-            .map_err(|_| WorkerError::Internal(anyhow::anyhow!("worker poisoned")))?
-            .insert(name, running);
-        Ok(())
+        if let Ok(mut all) = self.running.lock() {
+            all.insert(name, running);
+        }
+    }
+
+    /// Lists a stored connector that cannot start, FAILED with why.
+    fn keep_failed(&self, submitted: ConnectorConfig, trace: String) {
+        let shown = serde_json::to_value(submitted.redacted()).unwrap_or_default();
+        let envelope = Envelope::new(self.base.events.clone(), self.base.postgres.dbname.clone());
+        let connector = Arc::new(Connector::new(submitted.name.clone(), "source", shown, envelope));
+        connector.set(
+            crate::admin::State::Failed,
+            Some(format!("{trace}\n(fix the cause, then PUT /connectors/{}/config again)", submitted.name)),
+        );
+        let (stop, _) = watch::channel(false);
+        let running = Running { connector, submitted, stop, task: tokio::spawn(async {}), drop_slot: None };
+        if let Ok(mut all) = self.running.lock() {
+            all.insert(running.submitted.name.clone(), running);
+        }
+    }
+
+    /// The signal table's watcher settings; 400 when the table does not exist.
+    async fn signals_for(&self, t: &Translated, table: &str) -> Result<signals::Signals, WorkerError> {
+        let table = cdc_core::TableId::parse(table);
+        let exists =
+            signals::table_exists(&t.config.postgres, &table).await.map_err(WorkerError::Internal)?;
+        if !exists {
+            return Err(WorkerError::Invalid(vec![PropertyError {
+                property: "signal.data.collection".into(),
+                message: format!("table {table} does not exist; create it as (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))"),
+            }]));
+        }
+        let captured = if t.config.source.tables.is_empty() {
+            catalog_tables(&t.config.postgres).await?.iter().map(|(s, n)| format!("{s}.{n}")).collect()
+        } else {
+            t.config.source.tables.iter().map(|n| cdc_core::TableId::parse(n).to_string()).collect()
+        };
+        Ok(signals::Signals {
+            postgres: t.config.postgres.clone(),
+            slot: t.config.source.slot_name.clone(),
+            table,
+            captured,
+        })
     }
 
     /// Stops a connector after its batch in flight; `forget`: also drop its slot if it asked for that.
-    async fn stop(&self, name: &str, forget: bool) {
-        let Some(running) = self.running.lock().ok().and_then(|mut r| r.remove(name)) else { return };
+    async fn stop(&self, name: &str, forget: bool) -> Result<()> {
+        let Some(running) = self.running.lock().ok().and_then(|mut r| r.remove(name)) else { return Ok(()) };
         let _ = running.stop.send(true);
         let _ = running.task.await;
         if let (true, Some((postgres, slot))) = (forget, running.drop_slot) {
-            match drop_slot(&postgres, &slot).await {
-                Ok(()) => tracing::info!(connector = %name, %slot, "slot dropped (slot.drop.on.stop)"),
-                Err(e) => tracing::warn!(connector = %name, %slot, error = %e, "cannot drop the slot"),
-            }
+            drop_slot(&postgres, &slot).await.with_context(|| {
+                format!("connector {name} stopped, but its slot {slot} could not be dropped")
+            })?;
+            tracing::info!(connector = %name, %slot, "slot dropped (slot.drop.on.stop)");
         }
+        Ok(())
     }
 
     fn save(&self) -> Result<()> {
@@ -336,20 +433,16 @@ fn not_yet_supported(t: &Translated) -> Vec<PropertyError> {
             message: format!("{what} is not supported by this version of cdc connect yet"),
         });
     };
-    if t.filters.columns != Filter::All {
-        refuse("column.include.list", "filtering columns");
-    }
     for rule in &t.column_policies.rules {
-        refuse(&rule.property, "masking, hashing or truncating columns");
+        if let Some(what) = columns::unsupported(&rule.action) {
+            refuse(&rule.property, &what);
+        }
     }
     if !t.column_policies.message_key_columns.is_empty() {
         refuse("message.key.columns", "choosing message key columns");
     }
     if t.snapshot_mode_extra.is_some() {
         refuse("snapshot.mode", "this snapshot mode (initial, initial_only, no_data and never are)");
-    }
-    if t.signal_data_collection.is_some() {
-        refuse("signal.data.collection", "signalling (incremental snapshots)");
     }
     if t.heartbeat.action_query.is_some() {
         refuse("heartbeat.action.query", "a heartbeat action query");
@@ -382,15 +475,38 @@ async fn catalog_tables(
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
+/// Drops the slot once its walsender has let go (the server releases it shortly after the connection closes).
 async fn drop_slot(postgres: &cdc_core::config::PostgresConfig, slot: &str) -> Result<()> {
     let client = cdc_core::postgres::connect(postgres).await?;
-    client
-        .execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-            &[&slot],
-        )
-        .await?;
-    Ok(())
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let active: Option<bool> = client
+            .query_opt("SELECT active FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
+            .await?
+            .map(|row| row.get(0));
+        match active {
+            None => return Ok(()),
+            Some(false) => {
+                client.execute("SELECT pg_drop_replication_slot($1)", &[&slot]).await?;
+                return Ok(());
+            }
+            Some(true) if std::time::Instant::now() > deadline => {
+                anyhow::bail!("the slot is still in use after 30 s")
+            }
+            Some(true) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// A worker error for messages and traces.
+fn describe(e: &WorkerError) -> String {
+    match e {
+        WorkerError::Invalid(errors) => {
+            errors.iter().map(|e| format!("{}: {}", e.property, e.message)).collect::<Vec<_>>().join("; ")
+        }
+        WorkerError::NotFound(m) | WorkerError::Conflict(m) => m.clone(),
+        WorkerError::Internal(e) => format!("{e:#}"),
+    }
 }
 
 /// The stored connectors; none when the file does not exist yet.
@@ -409,7 +525,7 @@ fn read_state(path: &Path) -> Result<Vec<ConnectorConfig>> {
 fn write_state(path: &Path, stored: &[ConnectorConfig]) -> Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let temporary = path.with_extension("json.tmp");
+    let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -419,7 +535,10 @@ fn write_state(path: &Path, stored: &[ConnectorConfig]) -> Result<()> {
             .open(&temporary)?;
         file.write_all(&serde_json::to_vec_pretty(stored)?)?;
         file.sync_all()?;
-        std::fs::rename(&temporary, path)
+        std::fs::rename(&temporary, path)?;
+        // The rename itself is durable once the directory is.
+        let directory = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::File::open(directory)?.sync_all()
     };
     write().with_context(|| format!("cannot write the connector state file {}", path.display()))
 }

@@ -183,6 +183,22 @@ fn a_delete_under_default_identity_has_a_key_only_before_and_a_tombstone() {
 }
 
 #[test]
+fn only_a_key_only_image_gets_fallbacks_a_real_null_stays_null() {
+    // A NULL in a column the catalog now says is NOT NULL (written before SET NOT NULL): kept as written.
+    let mut env = envelope(EnvelopeConfig::default());
+    let mut row = anne();
+    row.0[1] = Value::Null;
+    let insert = event(Op::Insert, customers(ReplicaIdentity::Default), None, Some(row.clone()));
+    assert_eq!(env.value_at(&insert, TS_MS)["after"]["name"], J::Null);
+    let full_delete = event(Op::Delete, customers(ReplicaIdentity::Full), Some(row), None);
+    assert_eq!(
+        env.value_at(&full_delete, TS_MS)["before"]["name"],
+        J::Null,
+        "a FULL image is the row itself"
+    );
+}
+
+#[test]
 fn a_truncate_has_no_rows_and_no_key() {
     let mut env = envelope(EnvelopeConfig::default());
     let truncate = event(Op::Truncate, customers(ReplicaIdentity::Full), None, None);
