@@ -89,6 +89,7 @@ struct Registered {
 pub(crate) enum Shape {
     Table(TableId, u32),
     Transaction,
+    Heartbeat,
     /// After transforms: whatever schema they produced, by its text.
     Transformed(String),
 }

@@ -1,6 +1,7 @@
 //! Debezium's heartbeat messages (`heartbeat.interval.ms`): every interval, a record on
-//! `__debezium-heartbeat.<topic.prefix>` keyed by the server name, carrying the time. Consumers and monitors
-//! use them to tell an idle source from a dead connector.
+//! `__debezium-heartbeat.<topic.prefix>` keyed by the server name (`io.debezium.connector.common.ServerNameKey`)
+//! carrying the time (`io.debezium.connector.common.Heartbeat`), in the connector's key and value formats.
+//! Consumers and monitors use them to tell an idle source from a dead connector.
 
 use std::time::Duration;
 
@@ -9,19 +10,26 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{json, Value as J};
 use tokio::sync::watch;
 
+use crate::avro::{AvroEncoder, Shape};
 use crate::config::KafkaConfig;
 use crate::topics::Topics;
 
-/// Sends heartbeats to `topic` every `interval` until `stop` turns true. Failures are logged and retried at the
-/// next beat: a heartbeat is a signal, not data.
-pub fn spawn(
-    kafka: KafkaConfig,
-    topic: String,
-    server_name: String,
-    format: EventFormat,
-    interval: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Where and how heartbeats go.
+#[derive(Debug)]
+pub struct Heartbeats {
+    pub topic: String,
+    /// `serverName` of the key: the topic prefix.
+    pub server_name: String,
+    pub key_format: EventFormat,
+    pub value_format: EventFormat,
+    pub interval: Duration,
+    /// Required when either format is Avro.
+    pub avro: Option<AvroEncoder>,
+}
+
+/// Sends heartbeats every interval until `stop` turns true. Failures are logged and retried at the next beat: a
+/// heartbeat is a signal, not data.
+pub fn spawn(kafka: KafkaConfig, mut heartbeats: Heartbeats, mut stop: watch::Receiver<bool>) {
     tokio::spawn(async move {
         let producer: FutureProducer = match kafka.producer_client().create() {
             Ok(producer) => producer,
@@ -37,19 +45,25 @@ pub fn spawn(
                 return;
             }
         };
-        let key = json!({ "serverName": server_name }).to_string();
+        let topic = heartbeats.topic.clone();
         loop {
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(heartbeats.interval) => {}
             }
             if let Err(e) = topics.ensure(&topic).await {
                 tracing::warn!(%topic, error = %e, "heartbeat topic unavailable");
                 continue;
             }
-            let value = value(format, now_ms()).to_string();
-            let record: FutureRecord<'_, str, str> =
-                FutureRecord::to(&topic).key(key.as_str()).payload(value.as_str());
+            let (key, value) = match heartbeats.encode(now_ms()).await {
+                Ok(encoded) => encoded,
+                Err(e) => {
+                    tracing::warn!(%topic, error = %e, "heartbeat not encoded");
+                    continue;
+                }
+            };
+            let record: FutureRecord<'_, [u8], [u8]> =
+                FutureRecord::to(&topic).key(key.as_slice()).payload(value.as_slice());
             if let Err((e, _)) = producer.send(record, Duration::from_secs(30)).await {
                 tracing::warn!(%topic, error = %e, "heartbeat not delivered");
             }
@@ -57,21 +71,47 @@ pub fn spawn(
     });
 }
 
-/// `io.debezium.connector.common.Heartbeat`: `{"ts_ms": …}`, wrapped with its schema in json-schema format.
-fn value(format: EventFormat, ts_ms: i64) -> J {
-    let payload = json!({ "ts_ms": ts_ms });
-    match format {
-        EventFormat::JsonSchema => json!({
-            "schema": {
-                "type": "struct",
-                "fields": [{ "type": "int64", "optional": false, "field": "ts_ms" }],
-                "optional": false,
-                "name": "io.debezium.connector.common.Heartbeat",
-            },
-            "payload": payload,
-        }),
-        EventFormat::Json | EventFormat::Avro => payload,
+impl Heartbeats {
+    /// Key and value of one heartbeat at `ts_ms`.
+    async fn encode(&mut self, ts_ms: i64) -> Result<(Vec<u8>, Vec<u8>), crate::KafkaError> {
+        let key = json!({ "serverName": self.server_name });
+        let value = json!({ "ts_ms": ts_ms });
+        Ok((self.part(true, &key_schema(), &key).await?, self.part(false, &value_schema(), &value).await?))
     }
+
+    async fn part(&mut self, is_key: bool, schema: &J, payload: &J) -> Result<Vec<u8>, crate::KafkaError> {
+        let format = if is_key { self.key_format } else { self.value_format };
+        Ok(match (format, self.avro.as_mut()) {
+            (EventFormat::Avro, Some(avro)) => {
+                avro.encode(&self.topic, is_key, Shape::Heartbeat, schema, payload).await?
+            }
+            (EventFormat::Avro, None) => return Err(crate::AvroError::NoSchema.into()),
+            (EventFormat::JsonSchema, _) => {
+                json!({ "schema": schema, "payload": payload }).to_string().into_bytes()
+            }
+            (EventFormat::Json, _) => payload.to_string().into_bytes(),
+        })
+    }
+}
+
+/// `io.debezium.connector.common.ServerNameKey`.
+fn key_schema() -> J {
+    json!({
+        "type": "struct",
+        "fields": [{ "type": "string", "optional": false, "field": "serverName" }],
+        "optional": false,
+        "name": "io.debezium.connector.common.ServerNameKey",
+    })
+}
+
+/// `io.debezium.connector.common.Heartbeat`.
+fn value_schema() -> J {
+    json!({
+        "type": "struct",
+        "fields": [{ "type": "int64", "optional": false, "field": "ts_ms" }],
+        "optional": false,
+        "name": "io.debezium.connector.common.Heartbeat",
+    })
 }
 
 fn now_ms() -> i64 {

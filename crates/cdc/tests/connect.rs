@@ -165,6 +165,8 @@ async fn the_seed_s_connector_json_deploys_unchanged_and_streams_what_its_consum
     // heartbeat.interval.ms: heartbeats on __debezium-heartbeat.<topic.prefix>.
     let beats = stack.read("__debezium-heartbeat.dbserver", 1);
     assert_eq!(beats[0]["key"]["serverName"], "dbserver", "{beats:?}");
+    assert!(beats[0]["value"]["payload"]["ts_ms"].is_i64(), "{beats:?}");
+    assert_eq!(beats[0]["value"]["schema"]["name"], "io.debezium.connector.common.Heartbeat");
 
     // Deploying again takes the script's update path.
     let again = stack.deploy(&fixture());

@@ -316,14 +316,21 @@ impl Worker {
             let _ = forward.send(true);
         });
         if translated.heartbeat.interval_ms > 0 {
-            cdc_kafka::heartbeat::spawn(
-                config.kafka.clone(),
-                translated.heartbeat.topic(&config.events.topic_prefix),
-                config.events.topic_prefix.clone(),
-                config.events.format,
-                std::time::Duration::from_millis(translated.heartbeat.interval_ms),
-                stopped.clone(),
-            );
+            let avro = match registry::uses_avro(&config) {
+                true => registry::required_client(&config)
+                    .ok()
+                    .map(|client| AvroEncoder::new(client, config.schema_registry.subject_name_strategy)),
+                false => None,
+            };
+            let heartbeats = cdc_kafka::heartbeat::Heartbeats {
+                topic: translated.heartbeat.topic(&config.events.topic_prefix),
+                server_name: config.events.topic_prefix.clone(),
+                key_format: config.events.key_format(),
+                value_format: config.events.format,
+                interval: std::time::Duration::from_millis(translated.heartbeat.interval_ms),
+                avro,
+            };
+            cdc_kafka::heartbeat::spawn(config.kafka.clone(), heartbeats, stopped.clone());
         }
         if let Some(signals) = signals {
             signals::spawn(signals, connector.clone(), stopped.clone());
