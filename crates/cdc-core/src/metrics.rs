@@ -101,14 +101,26 @@ pub enum Kind {
 static PIPELINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Names this process's pipeline for the `pipeline` label of metrics recorded by components that do not know it
-/// (sinks, the Kafka source). One pipeline per process; the first name set wins.
+/// (sinks, the Kafka source). The first name set wins; a process running several pipelines (`cdc connect`)
+/// names each with [`in_pipeline`].
 pub fn set_pipeline(name: &str) {
     let _ = PIPELINE.set(name.to_owned());
 }
 
-/// The `pipeline` label value (`cdc` until [`set_pipeline`]).
+tokio::task_local! {
+    static TASK_PIPELINE: String;
+}
+
+/// Runs `future` with `name` as the `pipeline` label of everything it records.
+pub async fn in_pipeline<F: std::future::Future>(name: String, future: F) -> F::Output {
+    TASK_PIPELINE.scope(name, future).await
+}
+
+/// The `pipeline` label value: the task's ([`in_pipeline`]), else the process's ([`set_pipeline`]), else `cdc`.
 pub fn pipeline() -> String {
-    PIPELINE.get().cloned().unwrap_or_else(|| "cdc".to_owned())
+    TASK_PIPELINE
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| PIPELINE.get().cloned().unwrap_or_else(|| "cdc".to_owned()))
 }
 
 /// Registers the help text of every metric with the installed recorder (call once, after installing it).

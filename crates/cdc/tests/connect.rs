@@ -168,6 +168,14 @@ async fn the_seed_s_connector_json_deploys_unchanged_and_streams_what_its_consum
     assert!(beats[0]["value"]["payload"]["ts_ms"].is_i64(), "{beats:?}");
     assert_eq!(beats[0]["value"]["schema"]["name"], "io.debezium.connector.common.Heartbeat");
 
+    // Metrics carry the connector's name, also those recorded inside the sink and the snapshot.
+    let metrics = reqwest::get(format!("{}/metrics", stack.url)).await.unwrap().text().await.unwrap();
+    for metric in ["cdc_snapshot_rows_copied_total", "cdc_kafka_produce_latency_seconds_count"] {
+        let labelled =
+            metrics.lines().any(|l| l.starts_with(metric) && l.contains(&format!("pipeline=\"{NAME}\"")));
+        assert!(labelled, "{metric} without pipeline=\"{NAME}\":\n{metrics}");
+    }
+
     // Deploying again takes the script's update path.
     let again = stack.deploy(&fixture());
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));

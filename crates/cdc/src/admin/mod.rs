@@ -360,10 +360,26 @@ fn resident_memory_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// The last durable events of the first connector as the Debezium envelope (key and value), newest first.
-async fn recent_events(AxumState(shared): AxumState<Shared>) -> Response {
-    let Some(connector) = shared.connectors.all().into_iter().next() else {
-        return Json(json!({ "events": [] })).into_response();
+/// `?connector=NAME`: whose events (default: the first connector).
+#[derive(Debug, serde::Deserialize)]
+struct EventsQuery {
+    connector: Option<String>,
+}
+
+/// The last durable events of a connector as the Debezium envelope (key and value), newest first.
+async fn recent_events(
+    AxumState(shared): AxumState<Shared>,
+    axum::extract::Query(query): axum::extract::Query<EventsQuery>,
+) -> Response {
+    let connector = match &query.connector {
+        Some(name) => match find(&shared, name) {
+            Ok(c) => c,
+            Err(response) => return *response,
+        },
+        None => match shared.connectors.all().into_iter().next() {
+            Some(c) => c,
+            None => return Json(json!({ "events": [] })).into_response(),
+        },
     };
     let events = connector.tap.snapshot();
     let Ok(mut envelope) = connector.envelope.lock() else {

@@ -54,9 +54,9 @@ where
     Fut: Future<Output = Result<S, E>>,
     K: Sink,
 {
-    supervise(name, connector, start, sink, config, shutdown)
-        .instrument(tracing::info_span!("pipeline", pipeline = %name))
-        .await
+    let supervised = supervise(name, connector, start, sink, config, shutdown)
+        .instrument(tracing::info_span!("pipeline", pipeline = %name));
+    cdc_core::metrics::in_pipeline(name.to_owned(), supervised).await
 }
 
 async fn supervise<S, E, F, Fut, K>(
