@@ -7,6 +7,34 @@ use std::path::PathBuf;
 
 use crate::schema::TableId;
 
+/// Environment overrides read through `get` (the process environment, or a map in tests): an empty value
+/// counts as unset, and the names that were set are remembered (`cdc config check` lists them).
+#[derive(Debug)]
+pub struct EnvOverrides<F> {
+    get: F,
+    applied: Vec<&'static str>,
+}
+
+impl<F: Fn(&str) -> Option<String>> EnvOverrides<F> {
+    pub fn new(get: F) -> Self {
+        EnvOverrides { get, applied: Vec::new() }
+    }
+
+    /// The variable's value when it is set and not empty.
+    pub fn take(&mut self, name: &'static str) -> Option<String> {
+        let value = (self.get)(name).filter(|v| !v.is_empty());
+        if value.is_some() {
+            self.applied.push(name);
+        }
+        value
+    }
+
+    /// The names that were set, in the order they were read.
+    pub fn applied(self) -> Vec<&'static str> {
+        self.applied
+    }
+}
+
 /// A secret string (password, token): printed as `***` by `Debug` and `Display`, never serialized.
 #[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]

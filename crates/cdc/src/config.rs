@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use cdc_core::config::{ConfigError, PipelineConfig, PostgresConfig, Secret, SourceConfig, SslMode};
+use cdc_core::config::{
+    ConfigError, EnvOverrides, PipelineConfig, PostgresConfig, Secret, SourceConfig, SslMode,
+};
 use cdc_core::envelope::EnvelopeConfig;
 
 /// Everything `cdc` reads from configuration.
@@ -106,31 +108,24 @@ impl Config {
         &mut self,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Vec<&'static str>, LoadError> {
-        let mut applied = Vec::new();
-        let mut take = |name: &'static str| {
-            let value = get(name).filter(|v| !v.is_empty());
-            if value.is_some() {
-                applied.push(name);
-            }
-            value
-        };
+        let mut env = EnvOverrides::new(get);
         let pg = &mut self.postgres;
-        if let Some(v) = take("POSTGRES_HOST") {
+        if let Some(v) = env.take("POSTGRES_HOST") {
             pg.host = v;
         }
-        if let Some(v) = take("POSTGRES_PORT") {
+        if let Some(v) = env.take("POSTGRES_PORT") {
             pg.port = parse_env("POSTGRES_PORT", &v, "a port number 1-65535")?;
         }
-        if let Some(v) = take("POSTGRES_DB") {
+        if let Some(v) = env.take("POSTGRES_DB") {
             pg.dbname = v;
         }
-        if let Some(v) = take("POSTGRES_USER") {
+        if let Some(v) = env.take("POSTGRES_USER") {
             pg.user = v;
         }
-        if let Some(v) = take("POSTGRES_PASSWORD") {
+        if let Some(v) = env.take("POSTGRES_PASSWORD") {
             pg.password = Some(Secret::new(v));
         }
-        if let Some(v) = take("POSTGRES_SSLMODE") {
+        if let Some(v) = env.take("POSTGRES_SSLMODE") {
             pg.sslmode = match v.as_str() {
                 "disable" => SslMode::Disable,
                 "prefer" => SslMode::Prefer,
@@ -146,20 +141,20 @@ impl Config {
                 }
             };
         }
-        if let Some(v) = take("CDC_SLOT_NAME") {
+        if let Some(v) = env.take("CDC_SLOT_NAME") {
             self.source.slot_name = v;
         }
-        if let Some(v) = take("CDC_PUBLICATION") {
+        if let Some(v) = env.take("CDC_PUBLICATION") {
             self.source.publication = v;
         }
-        if let Some(v) = take("CDC_TABLES") {
+        if let Some(v) = env.take("CDC_TABLES") {
             self.source.tables =
                 v.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
         }
-        if let Some(v) = take("BATCH_SIZE") {
+        if let Some(v) = env.take("BATCH_SIZE") {
             self.pipeline.batch_size = parse_env("BATCH_SIZE", &v, "a positive integer")?;
         }
-        if let Some(v) = take("POLL_TIMEOUT") {
+        if let Some(v) = env.take("POLL_TIMEOUT") {
             // The seed's consumer reads POLL_TIMEOUT in seconds (a float).
             let secs: f64 = parse_env("POLL_TIMEOUT", &v, "seconds, such as 1 or 0.5")?;
             if !(0.0..=3600.0).contains(&secs) {
@@ -171,19 +166,19 @@ impl Config {
             }
             self.pipeline.poll_timeout_ms = (secs * 1000.0).round() as u64;
         }
-        if let Some(v) = take("CDC_TOPIC_PREFIX") {
+        if let Some(v) = env.take("CDC_TOPIC_PREFIX") {
             self.events.topic_prefix = v;
         }
-        if let Some(v) = take("KAFKA_BOOTSTRAP_SERVERS") {
+        if let Some(v) = env.take("KAFKA_BOOTSTRAP_SERVERS") {
             self.kafka.bootstrap_servers = v;
         }
-        if let Some(v) = take("KAFKA_GROUP_ID") {
+        if let Some(v) = env.take("KAFKA_GROUP_ID") {
             self.load.group_id = v;
         }
-        if let Some(v) = take("CDC_DUCKDB_PATH") {
+        if let Some(v) = env.take("CDC_DUCKDB_PATH") {
             self.duckdb.path = v.into();
         }
-        if let Some(v) = take("CDC_DELETE_MODE") {
+        if let Some(v) = env.take("CDC_DELETE_MODE") {
             self.duckdb.delete_mode = match v.as_str() {
                 "hard" => cdc_warehouse::DeleteMode::Hard,
                 "soft" => cdc_warehouse::DeleteMode::Soft,
@@ -197,16 +192,16 @@ impl Config {
             };
             self.snowflake.delete_mode = self.duckdb.delete_mode;
         }
-        if let Some(v) = take("CDC_TOPIC_TEMPLATE") {
+        if let Some(v) = env.take("CDC_TOPIC_TEMPLATE") {
             self.events.topic_template = Some(v);
         }
-        if let Some(v) = take("CDC_ADMIN_LISTEN") {
+        if let Some(v) = env.take("CDC_ADMIN_LISTEN") {
             self.admin.listen = Some(parse_env("CDC_ADMIN_LISTEN", &v, "an address such as 127.0.0.1:8083")?);
         }
-        if let Some(v) = take("CDC_ADMIN_TOKEN") {
+        if let Some(v) = env.take("CDC_ADMIN_TOKEN") {
             self.admin.token = Some(Secret::new(v));
         }
-        Ok(applied)
+        Ok(env.applied())
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use cdc_avro::registry::{RegistryClient, RegistryConfig, SubjectNameStrategy};
-use cdc_core::config::{ConfigError, Secret};
+use cdc_core::config::{ConfigError, EnvOverrides, Secret};
 use cdc_core::envelope::EventFormat;
 
 use crate::config::Config;
@@ -36,24 +36,17 @@ pub struct SchemaRegistrySettings {
 
 impl SchemaRegistrySettings {
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
-        let mut applied = Vec::new();
-        let mut take = |name: &'static str| {
-            let value = get(name).filter(|v| !v.is_empty());
-            if value.is_some() {
-                applied.push(name);
-            }
-            value
-        };
-        if let Some(v) = take("SCHEMA_REGISTRY_URL") {
+        let mut env = EnvOverrides::new(get);
+        if let Some(v) = env.take("SCHEMA_REGISTRY_URL") {
             self.url = Some(v);
         }
-        if let Some(v) = take("SCHEMA_REGISTRY_USERNAME") {
+        if let Some(v) = env.take("SCHEMA_REGISTRY_USERNAME") {
             self.username = Some(v);
         }
-        if let Some(v) = take("SCHEMA_REGISTRY_PASSWORD") {
+        if let Some(v) = env.take("SCHEMA_REGISTRY_PASSWORD") {
             self.password = Some(Secret::new(v));
         }
-        applied
+        env.applied()
     }
 }
 

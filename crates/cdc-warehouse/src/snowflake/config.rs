@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use cdc_core::config::{ConfigError, Secret};
+use cdc_core::config::{ConfigError, EnvOverrides, Secret};
 
 use crate::DeleteMode;
 
@@ -112,24 +112,17 @@ impl SnowflakeConfig {
         &mut self,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Vec<&'static str>, ConfigError> {
-        let mut applied = Vec::new();
-        let mut take = |name: &'static str| {
-            let value = get(name).filter(|v| !v.is_empty());
-            if value.is_some() {
-                applied.push(name);
-            }
-            value
-        };
-        if let Some(v) = take("SNOWFLAKE_ACCOUNT") {
+        let mut env = EnvOverrides::new(get);
+        if let Some(v) = env.take("SNOWFLAKE_ACCOUNT") {
             self.account = v;
         }
-        if let Some(v) = take("SNOWFLAKE_USER") {
+        if let Some(v) = env.take("SNOWFLAKE_USER") {
             self.user = v;
         }
-        if let Some(v) = take("SNOWFLAKE_PASSWORD") {
+        if let Some(v) = env.take("SNOWFLAKE_PASSWORD") {
             self.password = Some(Secret::new(v));
         }
-        if let Some(v) = take("SNOWFLAKE_AUTHENTICATOR") {
+        if let Some(v) = env.take("SNOWFLAKE_AUTHENTICATOR") {
             self.authenticator = Some(match v.to_ascii_lowercase().as_str() {
                 "snowflake" => Authenticator::Snowflake,
                 "snowflake_jwt" => Authenticator::SnowflakeJwt,
@@ -145,39 +138,39 @@ impl SnowflakeConfig {
                 }
             });
         }
-        if let Some(v) = take("SNOWFLAKE_PRIVATE_KEY_PATH") {
+        if let Some(v) = env.take("SNOWFLAKE_PRIVATE_KEY_PATH") {
             self.private_key_path = Some(v.into());
         }
-        if let Some(v) = take("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE") {
+        if let Some(v) = env.take("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE") {
             self.private_key_passphrase = Some(Secret::new(v));
         }
-        if let Some(v) = take("SNOWFLAKE_TOKEN") {
+        if let Some(v) = env.take("SNOWFLAKE_TOKEN") {
             self.token = Some(Secret::new(v));
         }
-        if let Some(v) = take("SNOWFLAKE_DATABASE") {
+        if let Some(v) = env.take("SNOWFLAKE_DATABASE") {
             self.database = v;
         }
-        if let Some(v) = take("SNOWFLAKE_SCHEMA") {
+        if let Some(v) = env.take("SNOWFLAKE_SCHEMA") {
             self.schema = v;
         }
-        if let Some(v) = take("SNOWFLAKE_WAREHOUSE") {
+        if let Some(v) = env.take("SNOWFLAKE_WAREHOUSE") {
             self.warehouse = v;
         }
-        if let Some(v) = take("SNOWFLAKE_ROLE") {
+        if let Some(v) = env.take("SNOWFLAKE_ROLE") {
             self.role = v;
         }
-        if let Some(v) = take("SNOWFLAKE_HOST") {
+        if let Some(v) = env.take("SNOWFLAKE_HOST") {
             self.host = Some(v);
         }
-        if let Some(v) = take("SNOWFLAKE_PORT") {
+        if let Some(v) = env.take("SNOWFLAKE_PORT") {
             self.port = Some(v.parse().map_err(|_| {
                 ConfigError::invalid("SNOWFLAKE_PORT", format!("{v:?} is not a port number 1-65535"))
             })?);
         }
-        if let Some(v) = take("SNOWFLAKE_PROTOCOL") {
+        if let Some(v) = env.take("SNOWFLAKE_PROTOCOL") {
             self.protocol = v;
         }
-        Ok(applied)
+        Ok(env.applied())
     }
 
     /// The authenticator in effect.
