@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cdc_core::envelope::EventFormat;
+use cdc_core::envelope::{now_ms, EventFormat};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{json, Value as J};
 use tokio::sync::watch;
@@ -112,10 +112,4 @@ fn value_schema() -> J {
         "optional": false,
         "name": "io.debezium.connector.common.Heartbeat",
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

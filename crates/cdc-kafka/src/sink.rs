@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use cdc_core::envelope::{Envelope, EventFormat};
+use cdc_core::envelope::{now_ms, Envelope, EventFormat};
 use cdc_core::{ChangeBatch, ChangeEvent, Op, Sink, SinkError};
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -266,12 +266,6 @@ impl KafkaSink {
         }
         result
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn sink_error(e: KafkaError) -> SinkError {

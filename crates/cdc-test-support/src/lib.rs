@@ -15,7 +15,7 @@ mod snowflake;
 pub mod workload;
 
 pub use kafka::Tansu;
-pub use postgres::{PgCluster, PgClusterBuilder};
+pub use postgres::{free_port, PgCluster, PgClusterBuilder};
 pub use prometheus::Prometheus;
 pub use snowflake::{FakeSnow, FakeSnowOptions, FakeSnowStats};
 

@@ -319,6 +319,6 @@ fn find_bindir() -> PathBuf {
 
 /// A port the OS just handed out; PostgreSQL binds it a moment later (a race other tests could only lose by
 /// binding the same ephemeral port in that window, which the kernel's port rotation makes unlikely).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr").port()
 }

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use cdc_test_support::wait_for_every;
 use cdc_test_support::workload::workload;
 use cdc_test_support::Tansu;
+use cdc_test_support::{free_port, wait_for_every};
 
 use crate::load::{pg_dump, stop, wait_all_loaded, write_config, Extra, Stack, ALL};
 use crate::support::{confirmed_flush, spawn};
@@ -45,10 +45,6 @@ fn size() -> usize {
     } else {
         3_000
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Avro configuration with the registry at `port`; `hosts_registry`: this role's admin server serves it there.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use cdc_test_support::{wait_for_every, PgCluster, Tansu};
+use cdc_test_support::{free_port, wait_for_every, PgCluster, Tansu};
 use serde_json::{json, Value as J};
 
 use crate::support::{cdc, spawn, Role};
@@ -16,10 +16,6 @@ const NAME: &str = "postgres-connector";
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postgres-connector.json")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// PostgreSQL with the seed's schema and sample data, a broker, and a `cdc connect` worker.

@@ -340,7 +340,8 @@ fn key_payload(table: &TableEncoding, event: &ChangeEvent) -> Option<J> {
     Some(J::Object(object))
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the epoch: the envelope's `ts_ms`, and the time of records built around it.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

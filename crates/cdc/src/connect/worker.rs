@@ -90,6 +90,8 @@ struct Prepared {
     sink: KafkaSink,
     connector: Arc<Connector>,
     signals: Option<signals::Signals>,
+    /// The schema registry of an Avro connector, shared by its sink and its heartbeats (one cache of ids).
+    registry: Option<Arc<cdc_avro::registry::RegistryClient>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -268,12 +270,12 @@ impl Worker {
             )));
         }
         let envelope = Envelope::new(config.events.clone(), config.postgres.dbname.clone());
-        let avro = if registry::uses_avro(&config) {
-            let client = registry::required_client(&config).map_err(WorkerError::Internal)?;
-            Some(AvroEncoder::new(client, config.schema_registry.subject_name_strategy))
-        } else {
-            None
+        let registry = match registry::uses_avro(&config) {
+            true => Some(registry::required_client(&config).map_err(WorkerError::Internal)?),
+            false => None,
         };
+        let strategy = config.schema_registry.subject_name_strategy;
+        let avro = registry.clone().map(|client| AvroEncoder::new(client, strategy));
         let sink = KafkaSink::new(config.kafka.clone(), envelope, avro)
             .map_err(|e| WorkerError::Internal(e.into()))?
             .with_transforms(chain)
@@ -300,12 +302,12 @@ impl Worker {
             Some(table) => Some(self.signals_for(&translated, table).await?),
             None => None,
         };
-        Ok(Prepared { submitted, translated, sink, connector, signals })
+        Ok(Prepared { submitted, translated, sink, connector, signals, registry })
     }
 
     /// Runs a prepared connector (its pipeline, heartbeats and signal watcher) and lists it.
     fn spawn(&self, prepared: Prepared) {
-        let Prepared { submitted, translated, sink, connector, signals } = prepared;
+        let Prepared { submitted, translated, sink, connector, signals, registry } = prepared;
         let name = submitted.name.clone();
         let config = translated.config.clone();
         let (stop, stopped) = watch::channel(false);
@@ -316,12 +318,8 @@ impl Worker {
             let _ = forward.send(true);
         });
         if translated.heartbeat.interval_ms > 0 {
-            let avro = match registry::uses_avro(&config) {
-                true => registry::required_client(&config)
-                    .ok()
-                    .map(|client| AvroEncoder::new(client, config.schema_registry.subject_name_strategy)),
-                false => None,
-            };
+            let strategy = config.schema_registry.subject_name_strategy;
+            let avro = registry.map(|client| AvroEncoder::new(client, strategy));
             let heartbeats = cdc_kafka::heartbeat::Heartbeats {
                 topic: translated.heartbeat.topic(&config.events.topic_prefix),
                 server_name: config.events.topic_prefix.clone(),
