@@ -52,6 +52,8 @@ pub enum SnapshotMarker {
     LastInTable,
     /// The last row of the whole snapshot.
     Last,
+    /// A row read by an incremental snapshot, between streamed changes.
+    Incremental,
 }
 
 impl SnapshotMarker {
@@ -63,6 +65,7 @@ impl SnapshotMarker {
             SnapshotMarker::InProgress => "true",
             SnapshotMarker::LastInTable => "last_in_data_collection",
             SnapshotMarker::Last => "last",
+            SnapshotMarker::Incremental => "incremental",
         }
     }
 }

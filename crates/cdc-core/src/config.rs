@@ -161,7 +161,34 @@ pub enum SnapshotMode {
     InitialOnly,
 }
 
+/// How the publication is kept (Debezium's `publication.autocreate.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicationAutocreate {
+    /// Created for the configured tables when missing (for all tables when none are configured); a configured
+    /// table it lacks is added to it.
+    #[default]
+    Filtered,
+    /// `CREATE PUBLICATION … FOR ALL TABLES` when missing.
+    AllTables,
+    /// Must exist and publish every configured table; never created or altered.
+    Disabled,
+}
+
+/// How tables are read whose snapshot is not recorded done while the slot already exists: a table added to
+/// `tables` later, an initial snapshot interrupted by a crash, a table an `execute-snapshot` signal names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotNewTables {
+    /// Stop the stream, read them whole at a fresh consistent point, then stream on.
+    #[default]
+    Blocking,
+    /// Read them in primary-key chunks while streaming (DBLog watermarks), resumable per chunk.
+    Incremental,
+}
+
 pub const DEFAULT_SLOT_NAME: &str = "cdc_slot";
+pub const DEFAULT_INCREMENTAL_CHUNK_SIZE: usize = 1_024;
 pub const DEFAULT_PUBLICATION: &str = "dbz_publication";
 pub const DEFAULT_STATUS_INTERVAL_MS: u64 = 1_000;
 pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 10_000;
@@ -176,7 +203,11 @@ pub struct SourceConfig {
     pub publication: String,
     /// Tables to capture as `schema.table` (or `table` for `public`); empty = every table of the publication.
     pub tables: Vec<String>,
+    pub publication_autocreate: PublicationAutocreate,
     pub snapshot_mode: SnapshotMode,
+    pub snapshot_new_tables: SnapshotNewTables,
+    /// Rows per chunk of an incremental snapshot (Debezium's `incremental.snapshot.chunk.size`).
+    pub incremental_chunk_size: usize,
     /// How often a standby status update is sent even when nothing changed.
     pub status_interval_ms: u64,
     /// How often, when idle, a logical heartbeat message is written so the slot can advance past WAL written by
@@ -193,7 +224,10 @@ impl Default for SourceConfig {
             slot_name: DEFAULT_SLOT_NAME.into(),
             publication: DEFAULT_PUBLICATION.into(),
             tables: Vec::new(),
+            publication_autocreate: PublicationAutocreate::default(),
             snapshot_mode: SnapshotMode::default(),
+            snapshot_new_tables: SnapshotNewTables::default(),
+            incremental_chunk_size: DEFAULT_INCREMENTAL_CHUNK_SIZE,
             status_interval_ms: DEFAULT_STATUS_INTERVAL_MS,
             heartbeat_interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
             temporary_slot: false,
@@ -223,6 +257,9 @@ impl SourceConfig {
         }
         if self.status_interval_ms == 0 {
             return Err(ConfigError::invalid(format!("{path}.status_interval_ms"), "must be at least 1"));
+        }
+        if self.incremental_chunk_size == 0 {
+            return Err(ConfigError::invalid(format!("{path}.incremental_chunk_size"), "must be at least 1"));
         }
         for t in &self.tables {
             if t.is_empty() || t.split('.').count() > 2 {

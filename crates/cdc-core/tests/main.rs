@@ -4,6 +4,7 @@
 mod support;
 
 mod capture;
+mod incremental;
 mod snapshot;
 mod tls;
 mod types;

@@ -541,7 +541,8 @@ fn snapshot(source: &Object) -> Result<SnapshotMarker, DecodeError> {
     Ok(match code {
         "false" => SnapshotMarker::No,
         "first" => SnapshotMarker::First,
-        "true" | "incremental" | "first_in_data_collection" => SnapshotMarker::InProgress,
+        "true" | "first_in_data_collection" => SnapshotMarker::InProgress,
+        "incremental" => SnapshotMarker::Incremental,
         "last_in_data_collection" => SnapshotMarker::LastInTable,
         "last" => SnapshotMarker::Last,
         other => {

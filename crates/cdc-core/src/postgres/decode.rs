@@ -23,6 +23,7 @@ pub enum Decoded {
     /// A transaction ended: acknowledging `end_lsn` once its events are durable loses nothing.
     Commit {
         end_lsn: Lsn,
+        xid: u32,
     },
 }
 
@@ -71,8 +72,8 @@ impl StreamDecoder {
                 Ok(Decoded::Nothing)
             }
             PgOutputMessage::Commit { end_lsn, .. } => {
-                self.tx = None;
-                Ok(Decoded::Commit { end_lsn })
+                let xid = self.tx.take().map_or(0, |tx| tx.xid);
+                Ok(Decoded::Commit { end_lsn, xid })
             }
             PgOutputMessage::Relation(body) => {
                 self.on_relation(body, client, catalog).await?;

@@ -5,6 +5,7 @@
 //! - `setup`: prerequisite checks, publication, slot lookup, snapshot-progress table.
 //! - `catalog`: table shapes, keys and non-built-in types.
 //! - `snapshot`: the consistent initial snapshot.
+//! - `incremental`: chunked snapshots of tables that join while streaming (DBLog watermarks).
 //! - `decode`: pgoutput messages → change events.
 //! - `source`: [`PgSource`], which ties them together behind the `Source` trait.
 
@@ -12,6 +13,7 @@ pub mod catalog;
 pub mod connect;
 pub mod decode;
 pub mod error;
+pub mod incremental;
 pub mod setup;
 pub mod snapshot;
 pub mod source;

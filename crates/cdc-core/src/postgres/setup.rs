@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 
 use super::catalog::{Catalog, TableInfo};
 use super::error::PgError;
-use crate::config::SourceConfig;
+use crate::config::{PublicationAutocreate, SourceConfig};
 use crate::schema::{quote_ident, ReplicaIdentity, TableId};
 
 /// Where snapshot progress lives: a table in the source database (the one piece of progress with no natural
@@ -65,18 +65,27 @@ pub async fn prepare_publication(
         })?;
         tables.push(info);
     }
-    let exists = client
+    let all_tables = client
         .query_opt("SELECT puballtables FROM pg_publication WHERE pubname = $1", &[&config.publication])
         .await
         .map_err(PgError::query("looking up the publication"))?
-        .is_some();
-    if !exists {
-        let target = if wanted.is_empty() {
+        .map(|row| row.get::<_, bool>(0));
+    if all_tables.is_none() {
+        let target = if wanted.is_empty() || config.publication_autocreate == PublicationAutocreate::AllTables {
             "FOR ALL TABLES".to_owned()
         } else {
             format!("FOR TABLE {}", wanted.iter().map(TableId::quoted).collect::<Vec<_>>().join(", "))
         };
         let sql = format!("CREATE PUBLICATION {} {target}", quote_ident(&config.publication));
+        if config.publication_autocreate == PublicationAutocreate::Disabled {
+            return Err(PgError::Prerequisite {
+                problem: format!(
+                    "publication {} does not exist (publication_autocreate = \"disabled\")",
+                    config.publication
+                ),
+                hint: format!("create it: {sql};"),
+            });
+        }
         client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
             problem: format!(
                 "publication {} does not exist and cannot be created: {}",
@@ -86,6 +95,8 @@ pub async fn prepare_publication(
             hint: format!("run as the table owner or a superuser: {sql};"),
         })?;
         tracing::info!(publication = %config.publication, "created publication");
+    } else if all_tables == Some(false) && config.publication_autocreate == PublicationAutocreate::Filtered {
+        add_missing_tables(client, config, &wanted).await?;
     }
     let published: Vec<(String, String)> = client
         .query(
@@ -126,6 +137,38 @@ pub async fn prepare_publication(
         check_keyable(info)?;
     }
     Ok(tables)
+}
+
+/// Keeps a publication we manage (`filtered`) in step with the configured tables: a table added to the
+/// configuration is added to the publication, so its changes are decoded from here on.
+async fn add_missing_tables(client: &Client, config: &SourceConfig, wanted: &[TableId]) -> Result<(), PgError> {
+    let published: Vec<(String, String)> = client
+        .query(
+            "SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1",
+            &[&config.publication],
+        )
+        .await
+        .map_err(PgError::query("listing the publication's tables"))?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let missing: Vec<&TableId> =
+        wanted.iter().filter(|id| !published.iter().any(|(s, n)| *s == id.schema && *n == id.name)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "ALTER PUBLICATION {} ADD TABLE {}",
+        quote_ident(&config.publication),
+        missing.iter().map(|id| id.quoted()).collect::<Vec<_>>().join(", ")
+    );
+    client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
+        problem: format!("publication {} lacks configured tables and cannot be altered: {}", config.publication, db_message(&e)),
+        hint: format!("run as the publication's owner: {sql};"),
+    })?;
+    tracing::info!(publication = %config.publication, tables = ?missing.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        "added tables to the publication");
+    Ok(())
 }
 
 /// A table whose updates and deletes cannot be tied to a row is refused up front rather than half-captured.

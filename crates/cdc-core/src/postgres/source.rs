@@ -30,15 +30,19 @@ use tokio_postgres::Client;
 use super::catalog::{Catalog, TableInfo};
 use super::decode::{Decoded, StreamDecoder};
 use super::error::PgError;
+use super::incremental::{self, ChunkRows, IncrementalSnapshot};
 use super::setup;
 use super::snapshot::{SnapshotItem, SnapshotReader};
 use super::walsender::{ReplicationStream, WalSender};
 use crate::change::ChangeBatch;
-use crate::config::{PostgresConfig, SnapshotMode, SourceConfig};
+use crate::config::{PostgresConfig, SnapshotMode, SnapshotNewTables, SourceConfig};
 use crate::lsn::Lsn;
 use crate::pgoutput::{self, ReplicationMessage};
 use crate::schema::{SchemaRef, TableId};
 use crate::source::Source;
+
+/// How often a keepalive is asked for while a chunk waits for its high watermark.
+const WATERMARK_POLL: Duration = Duration::from_millis(100);
 
 /// A position of the PostgreSQL source that the pipeline can acknowledge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,9 @@ pub enum PgCheckpoint {
     SnapshotDone { table: TableId, lsn: Lsn },
     /// Every transaction that ends at or before this WAL position is in the sink.
     Wal(Lsn),
+    /// A chunk of `table`'s incremental snapshot is in the sink: its next chunk starts after `last_key`, or it
+    /// is done (`None`). With `wal`, also what [`PgCheckpoint::Wal`] says.
+    Chunk { table: TableId, last_key: Option<Vec<String>>, wal: Option<Lsn> },
 }
 
 enum Phase {
@@ -71,6 +78,8 @@ pub struct PgSource {
     decoder: StreamDecoder,
     /// Tables re-snapshotted at a later point: their changes from transactions committed before it are skipped.
     skip_before: HashMap<TableId, Lsn>,
+    /// Tables read in chunks while streaming (`snapshot_new_tables = "incremental"`).
+    incremental: Option<IncrementalSnapshot>,
     /// Highest position acknowledged durable (the slot's flush LSN we report).
     durable: Lsn,
     /// Highest WAL checkpoint handed out in a batch.
@@ -113,6 +122,7 @@ impl PgSource {
             walsender: None,
             decoder: StreamDecoder::default(),
             skip_before: HashMap::new(),
+            incremental: None,
             durable: Lsn::ZERO,
             emitted: Lsn::ZERO,
             received: Lsn::ZERO,
@@ -142,7 +152,11 @@ impl PgSource {
                     let done = setup::completed_snapshots(&source.client, &source.config.slot_name).await?;
                     let missing: Vec<TableInfo> =
                         tables.into_iter().filter(|t| !done.contains(&t.id)).collect();
-                    if !missing.is_empty() {
+                    if !missing.is_empty()
+                        && source.config.snapshot_new_tables == SnapshotNewTables::Incremental
+                    {
+                        source.plan_incremental(&missing).await?;
+                    } else if !missing.is_empty() {
                         // The slot's own snapshot is gone with the connection that exported it: take a fresh
                         // consistent point from a temporary slot for the tables still to do.
                         let mut temporary = WalSender::connect(&source.pg).await?;
@@ -200,6 +214,80 @@ impl PgSource {
         let reader = SnapshotReader::begin(client, snapshot_name, at, schemas, redo).await?;
         self.phase = Phase::Snapshot(Box::new(reader));
         Ok(())
+    }
+
+    /// Plans the incremental snapshot of `tables`; their chunks are read once streaming runs.
+    async fn plan_incremental(&mut self, tables: &[TableInfo]) -> Result<(), PgError> {
+        let mut schemas = Vec::with_capacity(tables.len());
+        for info in tables {
+            schemas.push(self.current_schema(info.oid).await?);
+        }
+        let plan = IncrementalSnapshot::plan(
+            &self.client,
+            &self.config.slot_name,
+            &schemas,
+            self.config.incremental_chunk_size,
+        )
+        .await?;
+        self.incremental = Some(plan);
+        Ok(())
+    }
+
+    /// The stream's current shape of a table, described from the catalog (and given to the decoder) when no
+    /// Relation message has yet.
+    async fn current_schema(&mut self, oid: u32) -> Result<SchemaRef, PgError> {
+        if let Some(schema) = self.decoder.relation(oid) {
+            return Ok(schema.clone());
+        }
+        let info = self.catalog.table(&self.client, oid).await?.ok_or_else(|| PgError::Prerequisite {
+            problem: format!("table with oid {oid} was dropped before its snapshot"),
+            hint: "remove it from the captured tables".into(),
+        })?;
+        let mut schema = self.catalog.schema(&self.client, &info, &info.columns, info.replica_identity).await?;
+        schema.version = 1;
+        let schema = Arc::new(schema);
+        self.decoder.seed(schema.clone());
+        Ok(schema)
+    }
+
+    /// Reads the next incremental-snapshot chunk when one is due (between transactions, none waiting). A table
+    /// found done at once comes back to be checkpointed.
+    async fn read_chunk_if_due(&mut self) -> Result<Option<ChunkRows>, PgError> {
+        if self.decoder.in_transaction() {
+            return Ok(None);
+        }
+        let Some(oid) = self.incremental.as_ref().and_then(|i| i.next_table().map(|(_, oid)| oid)) else {
+            return Ok(None);
+        };
+        let schema = self.current_schema(oid).await?;
+        let Some(incremental) = self.incremental.as_mut() else { return Ok(None) };
+        let done = incremental.read_chunk(&self.client, schema).await?;
+        if incremental.waiting() {
+            // Ask for a keepalive now: an idle server otherwise tells us nothing about passing the watermark.
+            self.last_keepalive_request = Instant::now() - Duration::from_secs(3600);
+        }
+        Ok(done)
+    }
+
+    /// Closes the waiting chunk if `position` is past its high watermark.
+    fn close_chunk(&mut self, position: Lsn) -> Option<ChunkRows> {
+        let incremental = self.incremental.as_mut()?;
+        let current = incremental.waiting_relation().and_then(|oid| self.decoder.relation(oid));
+        incremental.close(position, current)
+    }
+
+    /// Ends `batch` with a chunk's rows and its checkpoint (which carries the batch's WAL checkpoint, if any).
+    fn finish_with_chunk(&mut self, batch: &mut ChangeBatch<PgCheckpoint>, chunk: ChunkRows) {
+        let wal = match batch.checkpoint.take() {
+            Some(PgCheckpoint::Wal(lsn)) => Some(lsn),
+            _ => None,
+        };
+        batch.events.extend(chunk.events);
+        batch.checkpoint = Some(PgCheckpoint::Chunk { table: chunk.table, last_key: chunk.last_key, wal });
+        if self.incremental.as_ref().is_some_and(IncrementalSnapshot::is_done) {
+            tracing::info!("incremental snapshot complete");
+            self.incremental = None;
+        }
     }
 
     async fn start_stream(&mut self) -> Result<ReplicationStream, PgError> {
@@ -287,14 +375,19 @@ impl PgSource {
             if batch.events.len() >= max_events {
                 return Ok(batch);
             }
+            if let Some(done) = self.read_chunk_if_due().await? {
+                self.finish_with_chunk(&mut batch, done);
+                return Ok(batch);
+            }
             let now = Instant::now();
             if now.duration_since(self.last_status) >= status_every {
                 self.send_status(false).await?;
             }
             let idle = self.nothing_in_flight(&batch);
-            if idle
-                && self.config.heartbeat_interval_ms > 0
-                && now.duration_since(self.last_keepalive_request) >= keepalive_every
+            let chunk_waits = self.incremental.as_ref().is_some_and(IncrementalSnapshot::waiting);
+            let keepalive_due = if chunk_waits { WATERMARK_POLL } else { keepalive_every };
+            if (chunk_waits || (idle && self.config.heartbeat_interval_ms > 0))
+                && now.duration_since(self.last_keepalive_request) >= keepalive_due
             {
                 self.last_keepalive_request = now;
                 self.send_status(true).await?;
@@ -302,7 +395,10 @@ impl PgSource {
             if now >= deadline {
                 return Ok(batch);
             }
-            let wake = deadline.min(self.last_status + status_every);
+            let mut wake = deadline.min(self.last_status + status_every);
+            if chunk_waits {
+                wake = wake.min(self.last_keepalive_request + WATERMARK_POLL);
+            }
             let Phase::Streaming(stream) = &mut self.phase else { return Ok(batch) };
             let data = match stream.try_recv_buffered()? {
                 Some(data) => data,
@@ -321,19 +417,38 @@ impl PgSource {
                         Decoded::Events(events) => {
                             for event in events {
                                 if self.keep(&event) {
+                                    if let Some(incremental) = self.incremental.as_mut() {
+                                        incremental.observe(&event);
+                                    }
                                     batch.events.push(event);
                                 }
                             }
                         }
-                        Decoded::Commit { end_lsn } => {
+                        Decoded::Commit { end_lsn, xid } => {
                             self.emitted = self.emitted.max(end_lsn);
                             batch.checkpoint = Some(PgCheckpoint::Wal(end_lsn));
                             batch.complete_through = Some(end_lsn);
+                            if let Some(incremental) = self.incremental.as_mut() {
+                                incremental.committed(xid);
+                            }
+                            if let Some(chunk) = self.close_chunk(end_lsn) {
+                                self.finish_with_chunk(&mut batch, chunk);
+                                return Ok(batch);
+                            }
                         }
                     }
                 }
                 ReplicationMessage::PrimaryKeepalive { wal_end, reply_requested, .. } => {
                     self.received = self.received.max(wal_end);
+                    if !self.decoder.in_transaction() {
+                        if let Some(chunk) = self.close_chunk(wal_end) {
+                            self.finish_with_chunk(&mut batch, chunk);
+                            if reply_requested {
+                                self.send_status(false).await?;
+                            }
+                            return Ok(batch);
+                        }
+                    }
                     if self.nothing_in_flight(&batch) && wal_end > self.durable && batch.checkpoint.is_none()
                     {
                         // Everything before wal_end was decoded and none of it was ours: safe to confirm.
@@ -370,6 +485,16 @@ impl PgSource {
     }
 }
 
+impl PgSource {
+    async fn ack_wal(&mut self, lsn: Lsn) -> Result<(), PgError> {
+        if lsn > self.durable {
+            self.durable = lsn;
+            self.send_status(false).await?;
+        }
+        Ok(())
+    }
+}
+
 impl Source for PgSource {
     type Checkpoint = PgCheckpoint;
     type Error = PgError;
@@ -397,11 +522,16 @@ impl Source for PgSource {
             PgCheckpoint::SnapshotDone { table, lsn } => {
                 setup::record_snapshot_done(&self.client, &self.config.slot_name, &table, lsn).await
             }
-            PgCheckpoint::Wal(lsn) if lsn > self.durable => {
-                self.durable = lsn;
-                self.send_status(false).await
+            PgCheckpoint::Wal(lsn) => self.ack_wal(lsn).await,
+            PgCheckpoint::Chunk { table, last_key, wal } => {
+                let at = wal.unwrap_or(self.durable);
+                incremental::record_chunk(&mut self.client, &self.config.slot_name, &table, last_key.as_deref(), at)
+                    .await?;
+                match wal {
+                    Some(lsn) => self.ack_wal(lsn).await,
+                    None => Ok(()),
+                }
             }
-            PgCheckpoint::Wal(_) => Ok(()),
         }
     }
 }

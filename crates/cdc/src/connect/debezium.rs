@@ -205,6 +205,14 @@ pub(crate) fn replication(p: &mut Props, config: &mut Config) -> (bool, Publicat
         ("no_tables", PublicationAutocreate::NoTables),
     ];
     let autocreate = p.take_choice("publication.autocreate.mode", &modes, PublicationAutocreate::AllTables);
+    config.source.publication_autocreate = match autocreate {
+        PublicationAutocreate::AllTables => cdc_core::config::PublicationAutocreate::AllTables,
+        PublicationAutocreate::Filtered => cdc_core::config::PublicationAutocreate::Filtered,
+        // no_tables: the tables are added by hand, so the publication is never altered here.
+        PublicationAutocreate::Disabled | PublicationAutocreate::NoTables => {
+            cdc_core::config::PublicationAutocreate::Disabled
+        }
+    };
     config.source.status_interval_ms = p.take_int(
         "status.update.interval.ms",
         cdc_core::config::DEFAULT_STATUS_INTERVAL_MS,
@@ -403,6 +411,10 @@ pub(crate) fn snapshot(p: &mut Props, config: &mut Config) -> Snapshot {
         1,
         i128::from(i32::MAX),
     );
+    // A table that joins later (table.include.list grows, an execute-snapshot signal) is read in chunks while
+    // the stream goes on, as Debezium's incremental snapshots do.
+    config.source.snapshot_new_tables = cdc_core::config::SnapshotNewTables::Incremental;
+    config.source.incremental_chunk_size = chunk_size;
     let signal_data_collection =
         p.take("signal.data.collection").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     if let Some(table) = &signal_data_collection {

@@ -4,16 +4,16 @@
 //!
 //! Debezium reads signal rows from the WAL; here a watcher polls the table every second and remembers the ids it
 //! handled in `public.cdc_signals_done` (per slot), so each signal is acted on once, across restarts. A snapshot
-//! signal forgets the tables' snapshot progress and restarts the connector's pipeline, which then snapshots them
-//! (a truncate first, then every row as a read) from a fresh exported snapshot while the other tables resume from
-//! the slot. That is Debezium's blocking snapshot rather than its incremental one: the stream waits while the
-//! tables are read.
+//! signal forgets the tables' snapshot progress (done or in chunks) and restarts the connector's pipeline, which
+//! resumes streaming from the slot and reads those tables again with an incremental snapshot
+//! (`cdc_core::postgres::incremental`), chunk by chunk between streamed transactions. A `"type": "blocking"`
+//! signal is read incrementally too (logged): the result in the topics is the same, only interleaved.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_core::config::PostgresConfig;
-use cdc_core::postgres::setup::PROGRESS_TABLE;
+use cdc_core::postgres::incremental;
 use cdc_core::schema::TableId;
 use tokio::sync::watch;
 
@@ -90,14 +90,7 @@ async fn poll(signals: &Signals, connector: &Connector) -> anyhow::Result<()> {
         )
         .await?;
         for table in &tables {
-            let table = TableId::parse(table);
-            tx.execute(
-                &format!(
-                    "DELETE FROM public.{PROGRESS_TABLE} WHERE slot_name = $1 AND table_schema = $2 AND table_name = $3"
-                ),
-                &[&signals.slot, &table.schema, &table.name],
-            )
-            .await?;
+            incremental::forget_table(&tx, &signals.slot, &TableId::parse(table)).await?;
         }
         tx.commit().await?;
         if !tables.is_empty() {

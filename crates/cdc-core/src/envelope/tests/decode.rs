@@ -658,7 +658,7 @@ fn debeziums_own_events_read_back() {
         ]
     );
     assert_eq!(decoded.op, Op::Read);
-    assert_eq!(decoded.snapshot, SnapshotMarker::InProgress);
+    assert_eq!(decoded.snapshot, SnapshotMarker::Incremental);
     assert_eq!(decoded.lsn, Lsn::new(24_023_128));
     assert_eq!(decoded.tx.commit_lsn, decoded.lsn, "no commit LSN in the sequence");
     assert_eq!(decoded.tx.commit_time_micros, 1_559_033_904_863_123, "ts_us wins over ts_ms");
