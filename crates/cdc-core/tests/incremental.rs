@@ -13,6 +13,10 @@ use cdc_core::{ChangeEvent, Lsn, Op, SnapshotMarker, Value};
 
 use crate::support::TestDb;
 
+/// Rows of `b` (as created below) and the chunk size: 400 chunks, so a crash after 8 is mid-way.
+const ROWS: i32 = 20_000;
+const CHUNK: usize = 50;
+
 /// A table image as a warehouse keeps it: per key the newest position seen and the row then (`None` = deleted).
 /// A change older than what a key holds is ignored, as the warehouse MERGE's position guard does, so a replay
 /// after a crash cannot move a row back.
@@ -72,7 +76,7 @@ async fn source_image(client: &tokio_postgres::Client, table: &str, key: &str) -
 /// Random single-statement transactions on `a`, `b` and `c`, including key changes on `b`; most aim at the keys
 /// just after `hot` (the chunk being read), where a change racing with the chunk matters.
 fn random_write(rng: &mut fastrand::Rng, i: u32, hot: i32) -> String {
-    let id = if rng.bool() { hot + rng.i32(1..=100) } else { rng.i32(1..=3_200) };
+    let id = if rng.bool() { hot + rng.i32(1..=CHUNK as i32) } else { rng.i32(1..=ROWS + ROWS / 10) };
     match rng.u32(0..8) {
         0 => format!("INSERT INTO a VALUES ({id}, 'a{i}') ON CONFLICT (id) DO UPDATE SET v = 'a-upd{i}'"),
         1 => format!("INSERT INTO b VALUES ({id}, 'new{i}') ON CONFLICT (id) DO UPDATE SET v = 'ins{i}'"),
@@ -80,8 +84,8 @@ fn random_write(rng: &mut fastrand::Rng, i: u32, hot: i32) -> String {
         4 => format!("DELETE FROM b WHERE id = {id}"),
         5 => format!(
             "UPDATE b SET id = {} WHERE id = {id} AND NOT EXISTS (SELECT 1 FROM b WHERE id = {})",
-            id + 5_000,
-            id + 5_000
+            id + 2 * ROWS,
+            id + 2 * ROWS
         ),
         6 => format!("UPDATE c SET v = 'c{i}' WHERE k1 = 'k''{}' AND k2 = {}", id % 40, id % 10),
         _ => format!(
@@ -113,7 +117,7 @@ impl Images {
 fn config(db: &TestDb, tables: &[&str]) -> SourceConfig {
     SourceConfig {
         snapshot_new_tables: SnapshotNewTables::Incremental,
-        incremental_chunk_size: 100,
+        incremental_chunk_size: CHUNK,
         ..db.source_config(tables, SnapshotMode::Initial)
     }
 }
@@ -125,7 +129,7 @@ async fn a_table_added_later_is_read_in_chunks_while_streaming_and_resumes_after
          CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL);
          CREATE TABLE c (k1 text, k2 int, v text NOT NULL, PRIMARY KEY (k1, k2));
          INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 50) g;
-         INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 3000) g;
+         INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 20000) g;
          INSERT INTO c SELECT 'k''' || (g % 40), g / 40, 'c' || g FROM generate_series(0, 399) g;",
     )
     .await;
@@ -182,7 +186,7 @@ async fn a_table_added_later_is_read_in_chunks_while_streaming_and_resumes_after
         }
         db.client.batch_execute(&random_write(&mut inline, 100_000 + chunks_of_b, 0)).await.unwrap();
     }
-    assert!(reads_before_crash >= 700, "8 chunks of b were read ({reads_before_crash} reads)");
+    assert!(reads_before_crash >= 6 * CHUNK, "8 chunks of b were read ({reads_before_crash} reads)");
     // One more chunk reaches the sink but the crash comes before it is acknowledged.
     loop {
         let batch = source.next_batch(1000, deadline()).await.unwrap().unwrap();
@@ -199,7 +203,7 @@ async fn a_table_added_later_is_read_in_chunks_while_streaming_and_resumes_after
         .unwrap()
         .get(0);
     let resume_after: i32 = resume_after[0].parse().unwrap();
-    assert!(resume_after >= 800, "the progress of 8 chunks is recorded (last key {resume_after})");
+    assert!(resume_after >= 8 * CHUNK as i32, "the progress of 8 chunks is recorded (last key {resume_after})");
 
     // 3. Restart: b resumes after its last durable chunk; a and c go on; the writer stops midway.
     let mut source = PgSource::start(db.pg_config(), both).await.unwrap();

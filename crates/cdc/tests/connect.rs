@@ -394,3 +394,177 @@ async fn an_execute_snapshot_signal_reads_the_named_table_again_once_and_no_othe
     let products = stack.read("cdc.products", 16);
     assert_eq!(products[15]["value"]["payload"]["op"], "u", "products was not read again");
 }
+
+/// Rows of the table that joins, and its chunk size: `CDC_TEST_FULL=1` runs 200k rows; CI runs 20k through the
+/// same paths. Either way about 200 chunks, so the kill lands in the middle.
+fn joining_rows() -> i64 {
+    if std::env::var_os("CDC_TEST_FULL").is_some() {
+        200_000
+    } else {
+        20_000
+    }
+}
+
+/// Transactions a second of the load generator: the acceptance's 2,000 with `CDC_TEST_FULL=1` (run it with
+/// `--release`: a debug build of the worker cannot stream 2,000 transactions a second with their transaction
+/// metadata on two shared cores, and a chunk closes only when the stream reaches the present); 500 in CI.
+fn write_rate() -> u64 {
+    std::env::var("CDC_TEST_RATE").ok().and_then(|r| r.parse().ok()).unwrap_or(
+        if std::env::var_os("CDC_TEST_FULL").is_some() { 2_000 } else { 500 },
+    )
+}
+
+/// What the load generator has written to `events`.
+#[derive(Default)]
+struct Written {
+    inserts: std::sync::atomic::AtomicU64,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// [`write_rate`] single-statement transactions a second on `events` (inserts and updates), with changes to the
+/// joining table's rows (updates, deletes, inserts) among them while its snapshot runs.
+async fn write_steadily(client: tokio_postgres::Client, written: std::sync::Arc<Written>, rows: i64) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut rng = fastrand::Rng::with_seed(99);
+    // Ten transactions per tick.
+    let mut pace = tokio::time::interval(Duration::from_micros(10_000_000 / write_rate()));
+    while !written.stop.load(SeqCst) {
+        pace.tick().await;
+        for _ in 0..10 {
+            let inserted = written.inserts.load(SeqCst);
+            let sql = match rng.u8(0..10) {
+                0..=6 => "INSERT INTO events (kind, payload, at) VALUES ('steady', '{\"n\": 1}', now())".to_owned(),
+                7 if inserted > 0 => format!("UPDATE events SET kind = kind || '!' WHERE id = {}", rng.u64(1..=inserted)),
+                8 => format!("UPDATE accounts SET balance = balance + 1, active = NOT active WHERE id = {}", rng.i64(1..=rows)),
+                9 if rng.bool() => format!("DELETE FROM accounts WHERE id = {}", rng.i64(1..=rows)),
+                _ => {
+                    let id = rng.i64(1..=rows + rows / 10);
+                    format!("INSERT INTO accounts VALUES ({id}, 'new{id}', 1.50, true) ON CONFLICT (id) DO UPDATE SET owner = 'upserted'")
+                }
+            };
+            client.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            if sql.starts_with("INSERT INTO events") {
+                written.inserts.fetch_add(1, SeqCst);
+            }
+        }
+    }
+}
+
+/// The chunk progress of the joining table: `Some(last key)` while its incremental snapshot is under way.
+async fn chunk_progress(client: &tokio_postgres::Client) -> Option<i64> {
+    let row = client
+        .query_opt(
+            "SELECT last_key[1]::bigint FROM cdc_incremental_snapshot WHERE slot_name = 'cdc_slot' AND table_name = 'accounts'",
+            &[],
+        )
+        .await
+        .ok()??;
+    row.get(0)
+}
+
+async fn snapshot_done(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_opt(
+            "SELECT 1 FROM cdc_snapshot_progress WHERE slot_name = 'cdc_slot' AND table_name = 'accounts'",
+            &[],
+        )
+        .await
+        .is_ok_and(|row| row.is_some())
+}
+
+#[tokio::test]
+async fn a_table_added_under_load_is_snapshotted_incrementally_and_resumes_from_its_last_chunk_after_kill_dash_nine(
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut stack = Stack::start().await;
+    let client = stack.cluster.connect("postgres").await;
+    let rows = joining_rows();
+    client.batch_execute(cdc_test_support::workload::TABLES).await.unwrap();
+    client
+        .batch_execute(&format!(
+            "INSERT INTO accounts SELECT g, 'o' || g, g / 100.0, g % 2 = 0 FROM generate_series(1, {rows}) g"
+        ))
+        .await
+        .unwrap();
+    let mut seed = rendered(&stack);
+    let config = &mut seed["config"];
+    config["table.include.list"] = json!("public.events");
+    config["slot.name"] = json!("cdc_slot");
+    config["decimal.handling.mode"] = json!("precise");
+    config["incremental.snapshot.chunk.size"] = json!((rows / 200).to_string());
+    let (status, answer) = stack.post(&seed).await;
+    assert_eq!(status, 201, "{answer}");
+    stack.wait_running().await;
+
+    // The warehouse side: `cdc load` of cdc.events and cdc.accounts into DuckDB, running throughout.
+    let warehouse = tempfile::tempdir().unwrap();
+    crate::load::write_config(
+        warehouse.path(),
+        &stack.broker,
+        crate::load::Extra { source_tables: r#""accounts", "events""#, ..Default::default() },
+    );
+    let loader = spawn(&stack.cluster, warehouse.path(), &["load"]);
+
+    let written = std::sync::Arc::new(Written::default());
+    let writer = tokio::spawn(write_steadily(stack.cluster.connect("postgres").await, written.clone(), rows));
+    wait_for_every("the load to be under way", WAIT, POLL, || {
+        let n = written.inserts.load(SeqCst);
+        async move { (n > 500).then_some(()) }
+    })
+    .await;
+
+    // accounts joins the running connector.
+    let mut config = seed["config"].clone();
+    config["table.include.list"] = json!("public.events,public.accounts");
+    let put = reqwest::Client::new()
+        .put(format!("{}/connectors/{NAME}/config", stack.url))
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    wait_for_every("a few chunks of accounts to be durable", WAIT, POLL, || {
+        let client = &client;
+        async move { chunk_progress(client).await.filter(|key| *key >= 3 * (rows / 200)).map(|_| ()) }
+    })
+    .await;
+
+    // kill -9 in the middle of the snapshot, with the load going on.
+    crate::load::kill(stack.worker.take().unwrap());
+    let durable = chunk_progress(&client).await.expect("the snapshot of accounts was under way");
+    assert!(!snapshot_done(&client).await, "accounts was not done yet");
+
+    // Up to the kill, events got each insert exactly once and in commit order, across the PUT's restart and the
+    // chunks: no gap, no duplicate. (One writer connection, so commit order is id order.)
+    let records = stack.read("cdc.events", 0);
+    let created: Vec<i64> = records
+        .iter()
+        .filter(|r| r["value"]["payload"]["op"] == "c")
+        .map(|r| r["key"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(created.len() > 500, "{} inserts of events reached the topic", created.len());
+    assert_eq!(created, (1..=created.len() as i64).collect::<Vec<_>>(), "events: no gap, no duplicate");
+
+    stack.start_worker().await;
+    stack.wait_running().await;
+    wait_for_every("the snapshot of accounts to finish", WAIT * 3, POLL, || {
+        let client = &client;
+        async move { snapshot_done(client).await.then_some(()) }
+    })
+    .await;
+    let worker = stack.worker.as_ref().unwrap();
+    let log = worker.log_text();
+    let resumed = log.lines().find(|l| l.contains("incremental snapshot resumes")).unwrap_or_default();
+    assert!(
+        resumed.contains(&durable.to_string()),
+        "the restarted worker resumes accounts after its last durable chunk ({durable}):\n{}",
+        worker.log_text()
+    );
+    assert!(!worker.log_contains("incremental snapshot planned"), "accounts was not started over");
+
+    written.stop.store(true, SeqCst);
+    writer.await.unwrap();
+    crate::load::wait_all_loaded(&client, &stack.broker, warehouse.path(), &["accounts", "events"]).await;
+    crate::load::assert_tables_equal(&client, warehouse.path(), &["accounts", "events"]).await;
+    crate::load::stop(loader);
+}

@@ -6,8 +6,11 @@
 //! 1. **Low watermark**: a REPEATABLE READ transaction takes its snapshot (`pg_current_snapshot()`), then reads
 //!    the next `chunk_size` rows after the last key, in key order. The snapshot says which transactions the
 //!    chunk did not see: those in progress at that instant and those not yet begun.
-//! 2. **High watermark**: once the chunk is read, `pg_logical_emit_message(false, …)` writes a record into the
-//!    WAL. Every transaction the chunk saw committed before it.
+//! 2. **High watermark**: once the chunk is read, `pg_logical_emit_message(true, …)` writes a record into the
+//!    WAL. Every transaction the chunk saw committed before it. It is written in a transaction of its own that
+//!    commits with `synchronous_commit = on`: the walsender decodes only flushed WAL, and a lone
+//!    non-transactional record would wait for the WAL writer (200 ms by default) on an idle server. pgoutput
+//!    sends nothing for it (the `messages` option is off), but the stream's position moves past it.
 //! 3. The stream goes on. A change to a chunk key by a transaction the chunk did not see removes that key from
 //!    the chunk: the stream carries a newer state of that row than the chunk.
 //! 4. When the stream passes the high watermark (a commit ending after it, or a keepalive beyond it between
@@ -237,7 +240,10 @@ impl IncrementalSnapshot {
              SELECT pg_current_snapshot()::text;
              SELECT {columns} FROM {} {filter} ORDER BY {key_list} LIMIT {};
              COMMIT;
-             SELECT pg_logical_emit_message(false, '{WATERMARK_PREFIX}', {})::text;",
+             BEGIN;
+             SET LOCAL synchronous_commit = on;
+             SELECT pg_logical_emit_message(true, '{WATERMARK_PREFIX}', {})::text;
+             COMMIT;",
             schema.id.quoted(),
             self.chunk_size,
             quote_literal(&self.slot),
@@ -255,7 +261,7 @@ impl IncrementalSnapshot {
             }
         })?;
         let statements = split_results(results);
-        let (Some(snapshot), Some(rows), Some(watermark)) = (statements.get(1), statements.get(2), statements.get(4))
+        let (Some(snapshot), Some(rows), Some(watermark)) = (statements.get(1), statements.get(2), statements.get(6))
         else {
             return Err(PgError::Protocol("incremental snapshot chunk query returned too few results".into()));
         };
@@ -270,9 +276,11 @@ impl IncrementalSnapshot {
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| PgError::Protocol("pg_logical_emit_message returned no LSN".into()))?;
         if self.recent_commits.iter().any(|xid| unseen.in_progress.contains(&widen(*xid, unseen.xmax))) {
-            tracing::debug!(table = %schema.id, "a transaction the chunk missed was already emitted; reading it again");
+            tracing::info!(table = %schema.id, "a transaction the chunk missed was already emitted; reading it again");
             return Ok(None);
         }
+        tracing::debug!(table = %schema.id, rows = rows.len(), %high_watermark, in_progress = unseen.in_progress.len(),
+            "incremental snapshot chunk read");
         let mut window = Window {
             schema: schema.clone(),
             rows: Vec::with_capacity(rows.len()),
