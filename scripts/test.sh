@@ -25,6 +25,14 @@ echo "== scripts/demo.sh =="
 scripts/demo.sh
 echo "demo: ok"
 
-# One closing line for the whole run (cargo prints one per test binary); the deploy check and the demo count as
-# one test each.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p + 2, f }' "$log"
+# The bench at a tiny size, so that it keeps working (it judges no number; see README "Benchmarks"). It reuses the
+# debug build above instead of building a release cdc; CDC_BIN, when set, names the binary to run instead.
+echo "== scripts/bench.sh --tiny =="
+mkdir -p "$CARGO_TARGET_DIR/tmp"
+BENCH_NO_INSTALL=1 CDC_BIN="${CDC_BIN:-$CARGO_TARGET_DIR/debug/cdc}" \
+  scripts/bench.sh --tiny --json "$CARGO_TARGET_DIR/tmp/bench-tiny.json"
+echo "bench: ok"
+
+# One closing line for the whole run (cargo prints one per test binary); the deploy check, the demo and the tiny
+# bench count as one test each.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p + 3, f }' "$log"
