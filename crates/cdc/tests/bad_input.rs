@@ -2,7 +2,7 @@
 
 use cdc_test_support::PgCluster;
 
-use crate::support::{assert_clear_failure, cdc};
+use crate::support::{assert_clear_failure, cdc, output_within};
 
 #[tokio::test]
 async fn a_wrong_password_is_named_and_never_printed() {
@@ -130,10 +130,25 @@ async fn a_publication_that_lacks_a_configured_table_is_refused_with_the_fix() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // A publication managed by someone else: cdc may not alter it.
+    std::fs::write(dir.path().join("cdc.toml"), "[source]\npublication_autocreate = \"disabled\"\n").unwrap();
     let out = cdc(&cluster, "postgres", dir.path())
         .env("CDC_TABLES", "a,b")
         .args(["capture", "--output", "out.jsonl"])
         .output()
         .unwrap();
     assert_clear_failure(&out, &["dbz_publication", "public.b", "ALTER PUBLICATION"], cluster.password());
+
+    // The default (`filtered`, Debezium's mode of that name): the configured table is added to it.
+    std::fs::write(dir.path().join("cdc.toml"), "[source]\nsnapshot_mode = \"initial_only\"\n").unwrap();
+    let mut capture = cdc(&cluster, "postgres", dir.path());
+    capture.env("CDC_TABLES", "a,b").args(["capture", "--output", "out.jsonl"]);
+    let out = output_within(capture, std::time::Duration::from_secs(120));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let published: i64 = client
+        .query_one("SELECT count(*) FROM pg_publication_tables WHERE pubname = 'dbz_publication' AND tablename = 'b'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(published, 1, "b was added to the publication");
 }

@@ -315,6 +315,28 @@ async fn a_table_added_by_put_is_snapshotted_alone_and_regex_lists_select_existi
     assert_eq!(ops.last(), Some(&"c"), "{ops:?}");
     let products = stack.read("cdc.products", 16);
     assert_eq!(products[15]["value"]["payload"]["op"], "u", "the new table streams after its snapshot");
+
+    // customers leaves: its changes stop, products goes on.
+    config["table.include.list"] = json!("public.products");
+    let put = reqwest::Client::new()
+        .put(format!("{}/connectors/{NAME}/config", stack.url))
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    stack.wait_running().await;
+    client
+        .batch_execute(
+            "INSERT INTO customers (first_name, last_name, email) VALUES ('After', 'Removal', 'gone@example.com')",
+        )
+        .await
+        .unwrap();
+    client.batch_execute("UPDATE products SET price = price + 1 WHERE product_id = 2").await.unwrap();
+    let products = stack.read("cdc.products", 17);
+    assert_eq!(products[16]["value"]["payload"]["op"], "u", "products streams on");
+    let customers = stack.read("cdc.customers", 0);
+    assert_eq!(customers.len(), 11, "no event of a table removed from table.include.list");
 }
 
 #[tokio::test]
