@@ -33,6 +33,7 @@ mod decode;
 mod schema;
 mod temporal;
 mod value;
+mod write;
 
 #[cfg(test)]
 mod tests;
@@ -70,6 +71,8 @@ pub struct Envelope {
     database: String,
     /// Per table: the schema version encoded and its encoder.
     tables: HashMap<TableId, (u32, TableEncoding)>,
+    /// `source` parts that are the same for every event (for the byte writer).
+    rendered: write::RenderedSource,
 }
 
 /// Everything about a table's shape that encoding needs, built once per schema version.
@@ -82,6 +85,8 @@ struct TableEncoding {
     value_schema: Option<SchemaJson>,
     /// The key schema, when keys carry it and the table has a key.
     key_schema: Option<SchemaJson>,
+    /// Column names and the table's `source` fields as JSON bytes (for the byte writer).
+    rendered: write::Rendered,
 }
 
 /// A Connect schema as JSON, and pre-serialized for the byte encoders.
@@ -101,24 +106,14 @@ impl SchemaJson {
     fn wrap(&self, payload: J) -> J {
         json!({ "schema": self.json.clone(), "payload": payload })
     }
-
-    /// The same as bytes, without cloning the schema.
-    fn wrap_bytes(&self, payload: &J) -> Vec<u8> {
-        let payload = payload.to_string();
-        let mut out = Vec::with_capacity(self.text.len() + payload.len() + 24);
-        out.extend_from_slice(b"{\"schema\":");
-        out.extend_from_slice(self.text.as_bytes());
-        out.extend_from_slice(b",\"payload\":");
-        out.extend_from_slice(payload.as_bytes());
-        out.push(b'}');
-        out
-    }
 }
 
 impl Envelope {
     /// An encoder for changes of `database` (`source.db`).
     pub fn new(config: EnvelopeConfig, database: impl Into<String>) -> Self {
-        Envelope { config, database: database.into(), tables: HashMap::new() }
+        let database = database.into();
+        let rendered = write::RenderedSource::new(&config.topic_prefix, &database);
+        Envelope { config, database, tables: HashMap::new(), rendered }
     }
 
     pub fn config(&self) -> &EnvelopeConfig {
@@ -155,15 +150,10 @@ impl Envelope {
         })
     }
 
-    /// [`Envelope::key`] serialized.
+    /// [`Envelope::key`] serialized (written straight to bytes, `write.rs`).
     pub fn key_bytes(&mut self, event: &ChangeEvent) -> Option<Vec<u8>> {
-        let wrap = self.config.key_format() == EventFormat::JsonSchema;
-        let table = self.encoding(&event.schema);
-        let payload = key_payload(table, event)?;
-        Some(match (&table.key_schema, wrap) {
-            (Some(schema), true) => schema.wrap_bytes(&payload),
-            _ => payload.to_string().into_bytes(),
-        })
+        let mut out = Vec::with_capacity(64);
+        self.write_key(event, &mut out).then_some(out)
     }
 
     /// The key's Connect schema (when the key format has schemas) and payload, for encoders of their own
@@ -190,10 +180,23 @@ impl Envelope {
     /// batch reads the clock once, and tests get stable output.
     pub fn value_at(&mut self, event: &ChangeEvent, ts_ms: i64) -> J {
         let payload = self.payload(event, ts_ms);
-        match &self.encoding(&event.schema).value_schema {
+        let value = match &self.encoding(&event.schema).value_schema {
             Some(schema) => schema.wrap(payload),
             None => payload,
+        };
+        // Every envelope test goes through here: each also checks that the byte writer, which the sinks use,
+        // writes exactly this value.
+        #[cfg(test)]
+        {
+            assert_eq!(
+                String::from_utf8(self.value_bytes_at(event, ts_ms)).unwrap_or_default(),
+                value.to_string(),
+                "the byte writer and the Value path disagree"
+            );
+            let key = self.key(event).map(|k| k.to_string());
+            assert_eq!(self.key_bytes(event).map(|k| String::from_utf8(k).unwrap_or_default()), key);
         }
+        value
     }
 
     /// [`Envelope::value`] serialized.
@@ -201,26 +204,17 @@ impl Envelope {
         self.value_bytes_at(event, now_ms())
     }
 
-    /// [`Envelope::value_at`] serialized; in json-schema format the cached schema text is spliced in.
+    /// [`Envelope::value_at`] serialized, written straight to bytes (`write.rs`); in json-schema format the
+    /// cached schema text is spliced in.
     pub fn value_bytes_at(&mut self, event: &ChangeEvent, ts_ms: i64) -> Vec<u8> {
-        let payload = self.payload(event, ts_ms);
-        match &self.encoding(&event.schema).value_schema {
-            Some(schema) => schema.wrap_bytes(&payload),
-            None => payload.to_string().into_bytes(),
-        }
+        let mut out = Vec::with_capacity(1024);
+        self.write_value(event, ts_ms, &mut out);
+        out
     }
 
     /// The encoder for this table version, built on first use; a new version replaces the table's old one.
     fn encoding(&mut self, schema: &TableSchema) -> &TableEncoding {
-        let config = &self.config;
-        let slot = self
-            .tables
-            .entry(schema.id.clone())
-            .or_insert_with(|| (schema.version, TableEncoding::build(config, schema)));
-        if slot.0 != schema.version {
-            *slot = (schema.version, TableEncoding::build(config, schema));
-        }
-        &slot.1
+        table_encoding(&mut self.tables, &self.config, schema)
     }
 
     /// The envelope itself, without the schema wrapper.
@@ -281,6 +275,21 @@ impl Envelope {
     }
 }
 
+/// [`Envelope::encoding`] over the fields it needs, so that callers can borrow the envelope's other fields.
+fn table_encoding<'a>(
+    tables: &'a mut HashMap<TableId, (u32, TableEncoding)>,
+    config: &EnvelopeConfig,
+    schema: &TableSchema,
+) -> &'a TableEncoding {
+    let slot = tables
+        .entry(schema.id.clone())
+        .or_insert_with(|| (schema.version, TableEncoding::build(config, schema)));
+    if slot.0 != schema.version {
+        *slot = (schema.version, TableEncoding::build(config, schema));
+    }
+    &slot.1
+}
+
 impl TableEncoding {
     fn build(config: &EnvelopeConfig, table: &TableSchema) -> Self {
         let codecs: Vec<FieldCodec> =
@@ -295,7 +304,7 @@ impl TableEncoding {
         let key_schema = (config.key_format().has_schema() && !key_columns.is_empty()).then(|| {
             SchemaJson::new(schema::key_schema(prefix, table, &codecs, &key_columns, propagate).to_json())
         });
-        TableEncoding { codecs, key_columns, value_schema, key_schema }
+        TableEncoding { codecs, key_columns, value_schema, key_schema, rendered: write::Rendered::new(table) }
     }
 }
 

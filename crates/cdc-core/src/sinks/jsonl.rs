@@ -7,7 +7,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+
 use crate::change::ChangeBatch;
+use crate::schema::TableId;
 use crate::envelope::Envelope;
 use crate::sink::{Sink, SinkError};
 
@@ -26,6 +29,8 @@ pub struct JsonLinesSink {
     out: Output,
     envelope: Envelope,
     buf: Vec<u8>,
+    /// `{"topic":"…","key":` per table, rendered once.
+    line_starts: HashMap<TableId, Vec<u8>>,
 }
 
 impl std::fmt::Debug for JsonLinesSink {
@@ -48,7 +53,7 @@ impl JsonLinesSink {
             let sync = file.metadata().map(|m| m.is_file()).unwrap_or(false);
             Output::File { file, path: path.to_path_buf(), sync }
         };
-        Ok(JsonLinesSink { out, envelope, buf: Vec::with_capacity(1 << 16) })
+        Ok(JsonLinesSink { out, envelope, buf: Vec::with_capacity(1 << 16), line_starts: HashMap::new() })
     }
 
     fn target(&self) -> String {
@@ -65,21 +70,30 @@ impl JsonLinesSink {
 
 impl Sink for JsonLinesSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
+        // Written straight into the buffer (no JSON value per line): this is the capture's hot path.
+        let ts_ms = crate::envelope::now_ms();
+        let JsonLinesSink { envelope, buf, line_starts, .. } = self;
         for event in &batch.events {
-            let topic = self.envelope.topic(&event.schema.id);
-            let key = self.envelope.key(event);
-            let value = self.envelope.value(event);
-            let line = serde_json::json!({ "topic": topic, "key": key, "value": value });
-            serde_json::to_writer(&mut self.buf, &line)
-                .map_err(|e| SinkError::Encode { table: event.schema.id.to_string(), source: Box::new(e) })?;
-            self.buf.push(b'\n');
-            if self.envelope.emits_tombstone(event) && key.is_some() {
-                let tombstone = serde_json::json!({ "topic": topic, "key": key, "value": null });
-                serde_json::to_writer(&mut self.buf, &tombstone).map_err(|e| SinkError::Encode {
-                    table: event.schema.id.to_string(),
-                    source: Box::new(e),
-                })?;
-                self.buf.push(b'\n');
+            let line_start = line_starts.entry(event.schema.id.clone()).or_insert_with(|| {
+                let mut start = b"{\"topic\":".to_vec();
+                start.extend(serde_json::to_vec(&envelope.topic(&event.schema.id)).unwrap_or_default());
+                start.extend_from_slice(b",\"key\":");
+                start
+            });
+            buf.extend_from_slice(line_start);
+            let key_start = buf.len();
+            let has_key = envelope.write_key(event, buf);
+            if !has_key {
+                buf.extend_from_slice(b"null");
+            }
+            let key_end = buf.len();
+            buf.extend_from_slice(b",\"value\":");
+            envelope.write_value(event, ts_ms, buf);
+            buf.extend_from_slice(b"}\n");
+            if envelope.emits_tombstone(event) && has_key {
+                buf.extend_from_slice(line_start);
+                buf.extend_from_within(key_start..key_end);
+                buf.extend_from_slice(b",\"value\":null}\n");
             }
         }
         Ok(())

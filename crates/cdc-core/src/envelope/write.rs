@@ -1,0 +1,179 @@
+//! The envelope written straight to bytes: the hot path of every JSON sink (Kafka, JSON lines).
+//!
+//! Building a `serde_json::Value` first costs an ordered map per row, per `source` block and per envelope, with a
+//! copy of every column name and of every constant string, then a second walk to serialize it. Here the constant
+//! parts are rendered once per table (column names as `"name":`, the table's part of `source`), and only the cells
+//! go through `serde_json` (one small value each). The bytes are the same as serializing
+//! [`Envelope::value_at`]; every envelope test checks that (see `value_at`).
+
+use std::io::Write as _;
+
+use super::{table_encoding, Envelope, TableEncoding, CONNECTOR, VERSION};
+use crate::change::{ChangeEvent, Op, Row, SnapshotMarker};
+use crate::schema::{ReplicaIdentity, TableSchema};
+use crate::value::Value;
+
+/// The constant parts of every event of one envelope: `source` up to its `"ts_ms":`, and `source.db`.
+#[derive(Debug)]
+pub(super) struct RenderedSource {
+    source_head: Vec<u8>,
+    database: Vec<u8>,
+}
+
+impl RenderedSource {
+    pub(super) fn new(topic_prefix: &str, database: &str) -> RenderedSource {
+        let mut source_head = b"{\"version\":".to_vec();
+        source_head.extend(json_string(VERSION));
+        source_head.extend_from_slice(b",\"connector\":");
+        source_head.extend(json_string(CONNECTOR));
+        source_head.extend_from_slice(b",\"name\":");
+        source_head.extend(json_string(topic_prefix));
+        source_head.extend_from_slice(b",\"ts_ms\":");
+        RenderedSource { source_head, database: json_string(database) }
+    }
+}
+
+/// The pre-rendered constant parts of one table's events.
+#[derive(Debug)]
+pub(super) struct Rendered {
+    /// `"column":` per column, escaped.
+    names: Vec<Box<[u8]>>,
+    /// `,"schema":"…","table":"…"` of the `source` block.
+    table_source: Box<[u8]>,
+}
+
+impl Rendered {
+    pub(super) fn new(table: &TableSchema) -> Rendered {
+        let names = table
+            .columns
+            .iter()
+            .map(|c| {
+                let mut name = json_string(&c.name);
+                name.push(b':');
+                name.into_boxed_slice()
+            })
+            .collect();
+        let mut table_source = b",\"schema\":".to_vec();
+        table_source.extend(json_string(&table.id.schema));
+        table_source.extend_from_slice(b",\"table\":");
+        table_source.extend(json_string(&table.id.name));
+        Rendered { names, table_source: table_source.into_boxed_slice() }
+    }
+}
+
+fn json_string(text: &str) -> Vec<u8> {
+    // Serializing a &str cannot fail.
+    serde_json::to_vec(text).unwrap_or_default()
+}
+
+impl Envelope {
+    /// Appends [`Envelope::value_at`]'s bytes (wrapped with its schema in json-schema format) to `out`.
+    pub fn write_value(&mut self, event: &ChangeEvent, ts_ms: i64, out: &mut Vec<u8>) {
+        let transaction_metadata = self.config.transaction_metadata;
+        let Envelope { config, tables, rendered, .. } = self;
+        let table = table_encoding(tables, config, &event.schema);
+        if let Some(schema) = &table.value_schema {
+            out.extend_from_slice(b"{\"schema\":");
+            out.extend_from_slice(schema.text.as_bytes());
+            out.extend_from_slice(b",\"payload\":");
+        }
+        out.extend_from_slice(b"{\"before\":");
+        match event.op {
+            Op::Truncate => out.extend_from_slice(b"null,\"after\":null"),
+            _ => {
+                // Without REPLICA IDENTITY FULL an old image carries the key only (see `row_json`).
+                let key_only = event.schema.replica_identity != ReplicaIdentity::Full;
+                write_row(table, event, event.before.as_ref(), key_only, out);
+                out.extend_from_slice(b",\"after\":");
+                write_row(table, event, event.after.as_ref(), false, out);
+            }
+        }
+        out.extend_from_slice(b",\"source\":");
+        out.extend_from_slice(&rendered.source_head);
+        write_source_tail(table, &rendered.database, event, out);
+        out.extend_from_slice(b",\"op\":\"");
+        out.extend_from_slice(event.op.code().as_bytes());
+        let _ = write!(out, "\",\"ts_ms\":{ts_ms},\"transaction\":");
+        if transaction_metadata && event.snapshot == SnapshotMarker::No {
+            let _ = write!(
+                out,
+                "{{\"id\":\"{}:{}\",\"total_order\":{},\"data_collection_order\":{}}}",
+                event.tx.xid,
+                event.tx.commit_lsn.as_u64(),
+                event.tx.total_order,
+                event.tx.table_order
+            );
+        } else {
+            out.extend_from_slice(b"null");
+        }
+        out.push(b'}');
+        if table.value_schema.is_some() {
+            out.push(b'}');
+        }
+    }
+
+    /// Appends [`Envelope::key`]'s bytes (wrapped when the key format has schemas); false, writing nothing, when
+    /// there is no key.
+    pub fn write_key(&mut self, event: &ChangeEvent, out: &mut Vec<u8>) -> bool {
+        let wrap = self.config.key_format() == super::EventFormat::JsonSchema;
+        let table = table_encoding(&mut self.tables, &self.config, &event.schema);
+        if event.op == Op::Truncate || table.key_columns.is_empty() {
+            return false;
+        }
+        let Some(row) = event.key_row() else { return false };
+        let schema = table.key_schema.as_ref().filter(|_| wrap);
+        if let Some(schema) = schema {
+            out.extend_from_slice(b"{\"schema\":");
+            out.extend_from_slice(schema.text.as_bytes());
+            out.extend_from_slice(b",\"payload\":");
+        }
+        out.push(b'{');
+        for (n, &i) in table.key_columns.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&table.rendered.names[i]);
+            let cell = table.codecs[i].encode(row.get(i).unwrap_or(&Value::Null));
+            let _ = serde_json::to_writer(&mut *out, &cell);
+        }
+        out.push(b'}');
+        if schema.is_some() {
+            out.push(b'}');
+        }
+        true
+    }
+}
+
+/// The rest of `source` after `"ts_ms":`.
+fn write_source_tail(table: &TableEncoding, database: &[u8], event: &ChangeEvent, out: &mut Vec<u8>) {
+    let _ = write!(out, "{},\"snapshot\":\"", event.tx.commit_time_micros.div_euclid(1_000));
+    out.extend_from_slice(event.snapshot.code().as_bytes());
+    out.extend_from_slice(b"\",\"db\":");
+    out.extend_from_slice(database);
+    let (commit_lsn, lsn) = (event.tx.commit_lsn.as_u64(), event.lsn.as_u64());
+    let _ = write!(out, ",\"sequence\":\"[\\\"{commit_lsn}\\\",\\\"{lsn}\\\"]\"");
+    out.extend_from_slice(&table.rendered.table_source);
+    let _ = write!(out, ",\"txId\":{},\"lsn\":{lsn},\"xmin\":null}}", event.tx.xid);
+}
+
+/// A row as `{"column":cell,…}`, as `row_json` builds it.
+fn write_row(table: &TableEncoding, event: &ChangeEvent, row: Option<&Row>, key_only: bool, out: &mut Vec<u8>) {
+    let Some(row) = row else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    out.push(b'{');
+    for (i, (column, codec)) in event.schema.columns.iter().zip(&table.codecs).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&table.rendered.names[i]);
+        let value = row.get(i).unwrap_or(&Value::Null);
+        let cell = match value {
+            Value::Null if key_only && !column.key => codec.encode_required(value, column.nullable),
+            value => codec.encode(value),
+        };
+        let _ = serde_json::to_writer(&mut *out, &cell);
+    }
+    out.push(b'}');
+}
