@@ -160,18 +160,19 @@ impl<S: Source, K: Sink> Pipeline<S, K> {
     }
 }
 
-/// Per-batch event counts by (table, op), and the newest streamed commit time, for the metrics.
-struct BatchCounts {
-    by_table_op: std::collections::HashMap<(String, &'static str), u64>,
+/// Per-batch event counts by (table, op), and the newest streamed commit time, for the metrics. Keyed by
+/// reference: the table names are formatted once per batch, not once per event.
+struct BatchCounts<'a> {
+    by_table_op: std::collections::HashMap<(&'a crate::schema::TableId, &'static str), u64>,
     newest_commit_micros: Option<i64>,
 }
 
-impl BatchCounts {
-    fn of(events: &[crate::change::ChangeEvent]) -> BatchCounts {
+impl<'a> BatchCounts<'a> {
+    fn of(events: &'a [crate::change::ChangeEvent]) -> BatchCounts<'a> {
         let mut by_table_op = std::collections::HashMap::new();
         let mut newest_commit_micros = None;
         for event in events {
-            *by_table_op.entry((event.schema.id.to_string(), event.op.code())).or_insert(0) += 1;
+            *by_table_op.entry((&event.schema.id, event.op.code())).or_insert(0) += 1;
             if event.snapshot == crate::change::SnapshotMarker::No {
                 newest_commit_micros = newest_commit_micros.max(Some(event.tx.commit_time_micros));
             }
@@ -181,7 +182,7 @@ impl BatchCounts {
 
     fn record(&self, name: &'static str, pipeline: &str) {
         for ((table, op), n) in &self.by_table_op {
-            metrics::counter!(name, "pipeline" => pipeline.to_owned(), "table" => table.clone(), "op" => *op)
+            metrics::counter!(name, "pipeline" => pipeline.to_owned(), "table" => table.to_string(), "op" => *op)
                 .increment(*n);
         }
     }
