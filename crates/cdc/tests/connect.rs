@@ -98,6 +98,17 @@ impl Stack {
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
+    /// `PUT /connectors/{NAME}/config` of a running connector: 200.
+    async fn put_config(&self, config: &J) {
+        let put = reqwest::Client::new()
+            .put(format!("{}/connectors/{NAME}/config", self.url))
+            .json(config)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    }
+
     async fn post(&self, body: &J) -> (u16, J) {
         let response =
             reqwest::Client::new().post(format!("{}/connectors", self.url)).json(body).send().await.unwrap();
@@ -291,13 +302,7 @@ async fn a_table_added_by_put_is_snapshotted_alone_and_regex_lists_select_existi
     // products joins the running connector: its rows arrive once, customers is not read again.
     let mut config = seed["config"].clone();
     config["table.include.list"] = json!("public\\.cust.*,public.products");
-    let put = reqwest::Client::new()
-        .put(format!("{}/connectors/{NAME}/config", stack.url))
-        .json(&config)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    stack.put_config(&config).await;
     stack.wait_running().await;
     let products = stack.read("cdc.products", 15);
     assert!(products.iter().all(|r| r["value"]["payload"]["op"] == "r"), "{products:?}");
@@ -318,13 +323,7 @@ async fn a_table_added_by_put_is_snapshotted_alone_and_regex_lists_select_existi
 
     // customers leaves: its changes stop, products goes on.
     config["table.include.list"] = json!("public.products");
-    let put = reqwest::Client::new()
-        .put(format!("{}/connectors/{NAME}/config", stack.url))
-        .json(&config)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    stack.put_config(&config).await;
     stack.wait_running().await;
     client
         .batch_execute(
@@ -538,13 +537,7 @@ async fn a_table_added_under_load_is_snapshotted_incrementally_and_resumes_from_
     // accounts joins the running connector.
     let mut config = seed["config"].clone();
     config["table.include.list"] = json!("public.events,public.accounts");
-    let put = reqwest::Client::new()
-        .put(format!("{}/connectors/{NAME}/config", stack.url))
-        .json(&config)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    stack.put_config(&config).await;
     wait_for_every("a few chunks of accounts to be durable", WAIT, POLL, || {
         let client = &client;
         async move { chunk_progress(client).await.filter(|key| *key >= 3 * (rows / 200)).map(|_| ()) }

@@ -443,29 +443,19 @@ fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Creates the chunk-progress table when missing (looked up first, as for the snapshot-progress table).
+/// Creates the chunk-progress table when missing.
 async fn ensure_chunk_progress_table(client: &Client) -> Result<(), PgError> {
-    let exists: bool = client
-        .query_one(&format!("SELECT to_regclass('public.{CHUNK_PROGRESS_TABLE}') IS NOT NULL"), &[])
-        .await
-        .map_err(PgError::query("looking up the incremental snapshot progress table"))?
-        .get(0);
-    if exists {
-        return Ok(());
-    }
-    let sql = format!(
-        "CREATE TABLE IF NOT EXISTS public.{CHUNK_PROGRESS_TABLE} (
-            slot_name text NOT NULL,
-            table_schema text NOT NULL,
-            table_name text NOT NULL,
-            last_key text[],
-            updated_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (slot_name, table_schema, table_name))"
-    );
-    client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
-        problem: format!("cannot create the incremental snapshot progress table public.{CHUNK_PROGRESS_TABLE}: {e}"),
-        hint: "create it once as an owner (see sql/), or GRANT CREATE ON SCHEMA public to the capture role".into(),
-    })
+    super::setup::ensure_table(
+        client,
+        CHUNK_PROGRESS_TABLE,
+        "slot_name text NOT NULL,
+         table_schema text NOT NULL,
+         table_name text NOT NULL,
+         last_key text[],
+         updated_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (slot_name, table_schema, table_name)",
+    )
+    .await
 }
 
 /// Records that a chunk is durable: the table's next chunk starts after `last_key`; `None` records the table

@@ -98,21 +98,10 @@ pub async fn prepare_publication(
     } else if all_tables == Some(false) && config.publication_autocreate == PublicationAutocreate::Filtered {
         add_missing_tables(client, config, &wanted).await?;
     }
-    let published: Vec<(String, String)> = client
-        .query(
-            "SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1
-             ORDER BY 1, 2",
-            &[&config.publication],
-        )
-        .await
-        .map_err(PgError::query("listing the publication's tables"))?
-        .into_iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let published = published_tables(client, &config.publication).await?;
     if wanted.is_empty() {
-        for (schema, name) in published {
-            let id = TableId::new(schema, name);
-            if id.name == PROGRESS_TABLE {
+        for id in published {
+            if [PROGRESS_TABLE, super::incremental::CHUNK_PROGRESS_TABLE].contains(&id.name.as_str()) {
                 continue;
             }
             if let Some(info) = catalog.find_table(client, &id).await? {
@@ -121,7 +110,7 @@ pub async fn prepare_publication(
         }
     } else {
         for info in &tables {
-            if !published.iter().any(|(s, n)| *s == info.id.schema && *n == info.id.name) {
+            if !published.contains(&info.id) {
                 return Err(PgError::Prerequisite {
                     problem: format!("publication {} does not include table {}", config.publication, info.id),
                     hint: format!(
@@ -139,21 +128,26 @@ pub async fn prepare_publication(
     Ok(tables)
 }
 
-/// Keeps a publication we manage (`filtered`) in step with the configured tables: a table added to the
-/// configuration is added to the publication, so its changes are decoded from here on.
-async fn add_missing_tables(client: &Client, config: &SourceConfig, wanted: &[TableId]) -> Result<(), PgError> {
-    let published: Vec<(String, String)> = client
+/// The tables a publication publishes, in name order.
+async fn published_tables(client: &Client, publication: &str) -> Result<Vec<TableId>, PgError> {
+    Ok(client
         .query(
-            "SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1",
-            &[&config.publication],
+            "SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1
+             ORDER BY 1, 2",
+            &[&publication],
         )
         .await
         .map_err(PgError::query("listing the publication's tables"))?
         .into_iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let missing: Vec<&TableId> =
-        wanted.iter().filter(|id| !published.iter().any(|(s, n)| *s == id.schema && *n == id.name)).collect();
+        .map(|r| TableId::new(r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect())
+}
+
+/// Keeps a publication we manage (`filtered`) in step with the configured tables: a table added to the
+/// configuration is added to the publication, so its changes are decoded from here on.
+async fn add_missing_tables(client: &Client, config: &SourceConfig, wanted: &[TableId]) -> Result<(), PgError> {
+    let published = published_tables(client, &config.publication).await?;
+    let missing: Vec<&TableId> = wanted.iter().filter(|id| !published.contains(id)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -214,31 +208,35 @@ pub async fn slot_state(client: &Client, slot: &str) -> Result<Option<SlotState>
     Ok(Some(SlotState { confirmed_flush: confirmed.and_then(|t| t.parse().ok()), active: row.get(3) }))
 }
 
-/// Creates the snapshot-progress table when missing. Looks first: `CREATE … IF NOT EXISTS` would demand CREATE
-/// on the schema even when the table exists, which a least-privilege capture role does not have.
+/// Creates the snapshot-progress table when missing.
 pub async fn ensure_progress_table(client: &Client) -> Result<(), PgError> {
+    ensure_table(
+        client,
+        PROGRESS_TABLE,
+        "slot_name text NOT NULL,
+         table_schema text NOT NULL,
+         table_name text NOT NULL,
+         snapshot_lsn pg_lsn NOT NULL,
+         completed_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (slot_name, table_schema, table_name)",
+    )
+    .await
+}
+
+/// Creates `public.<name>` with `columns` when missing. Looks first: `CREATE … IF NOT EXISTS` would demand CREATE
+/// on the schema even when the table exists, which a least-privilege capture role does not have.
+pub(crate) async fn ensure_table(client: &Client, name: &str, columns: &str) -> Result<(), PgError> {
     let exists: bool = client
-        .query_one(&format!("SELECT to_regclass('public.{PROGRESS_TABLE}') IS NOT NULL"), &[])
+        .query_one(&format!("SELECT to_regclass('public.{name}') IS NOT NULL"), &[])
         .await
-        .map_err(PgError::query("looking up the snapshot progress table"))?
+        .map_err(PgError::query(format!("looking up the progress table public.{name}")))?
         .get(0);
     if exists {
         return Ok(());
     }
-    let sql = format!(
-        "CREATE TABLE IF NOT EXISTS public.{PROGRESS_TABLE} (
-            slot_name text NOT NULL,
-            table_schema text NOT NULL,
-            table_name text NOT NULL,
-            snapshot_lsn pg_lsn NOT NULL,
-            completed_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (slot_name, table_schema, table_name))"
-    );
+    let sql = format!("CREATE TABLE IF NOT EXISTS public.{name} ({columns})");
     client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
-        problem: format!(
-            "cannot create the snapshot progress table public.{PROGRESS_TABLE}: {}",
-            db_message(&e)
-        ),
+        problem: format!("cannot create the progress table public.{name}: {}", db_message(&e)),
         hint: "create it once as an owner (see sql/), or GRANT CREATE ON SCHEMA public to the capture role"
             .into(),
     })
