@@ -160,7 +160,10 @@ async fn a_table_added_later_is_read_in_chunks_while_streaming_and_resumes_after
         let mut pace = tokio::time::interval(Duration::from_millis(2));
         while !stop.load(Ordering::Relaxed) {
             pace.tick().await;
-            writer_client.batch_execute(&random_write(&mut rng, i, hot_key.load(Ordering::Relaxed))).await.unwrap();
+            writer_client
+                .batch_execute(&random_write(&mut rng, i, hot_key.load(Ordering::Relaxed)))
+                .await
+                .unwrap();
             i += 1;
         }
         i
@@ -203,7 +206,10 @@ async fn a_table_added_later_is_read_in_chunks_while_streaming_and_resumes_after
         .unwrap()
         .get(0);
     let resume_after: i32 = resume_after[0].parse().unwrap();
-    assert!(resume_after >= 8 * CHUNK as i32, "the progress of 8 chunks is recorded (last key {resume_after})");
+    assert!(
+        resume_after >= 8 * CHUNK as i32,
+        "the progress of 8 chunks is recorded (last key {resume_after})"
+    );
 
     // 3. Restart: b resumes after its last durable chunk; a and c go on; the writer stops midway.
     let mut source = PgSource::start(db.pg_config(), both).await.unwrap();
@@ -250,7 +256,11 @@ async fn a_table_added_later_is_read_in_chunks_while_streaming_and_resumes_after
                 let got = image.present();
                 let wrong: Vec<_> = want.iter().filter(|(k, v)| got.get(*k) != Some(v)).take(5).collect();
                 let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).take(5).collect();
-                eprintln!("{name}: {} rows, want {}; wrong {wrong:?}; extra {extra:?}", got.len(), want.len());
+                eprintln!(
+                    "{name}: {} rows, want {}; wrong {wrong:?}; extra {extra:?}",
+                    got.len(),
+                    want.len()
+                );
                 for (k, _) in &wrong {
                     eprintln!("  {k}: {:?}", image.rows.get(*k));
                 }

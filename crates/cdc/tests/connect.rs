@@ -430,9 +430,10 @@ fn joining_rows() -> i64 {
 /// `--release`: a debug build of the worker cannot stream 2,000 transactions a second with their transaction
 /// metadata on two shared cores, and a chunk closes only when the stream reaches the present); 500 in CI.
 fn write_rate() -> u64 {
-    std::env::var("CDC_TEST_RATE").ok().and_then(|r| r.parse().ok()).unwrap_or(
-        if std::env::var_os("CDC_TEST_FULL").is_some() { 2_000 } else { 500 },
-    )
+    std::env::var("CDC_TEST_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if std::env::var_os("CDC_TEST_FULL").is_some() { 2_000 } else { 500 })
 }
 
 /// What the load generator has written to `events`.
@@ -454,9 +455,16 @@ async fn write_steadily(client: tokio_postgres::Client, written: std::sync::Arc<
         for _ in 0..10 {
             let inserted = written.inserts.load(SeqCst);
             let sql = match rng.u8(0..10) {
-                0..=6 => "INSERT INTO events (kind, payload, at) VALUES ('steady', '{\"n\": 1}', now())".to_owned(),
-                7 if inserted > 0 => format!("UPDATE events SET kind = kind || '!' WHERE id = {}", rng.u64(1..=inserted)),
-                8 => format!("UPDATE accounts SET balance = balance + 1, active = NOT active WHERE id = {}", rng.i64(1..=rows)),
+                0..=6 => {
+                    "INSERT INTO events (kind, payload, at) VALUES ('steady', '{\"n\": 1}', now())".to_owned()
+                }
+                7 if inserted > 0 => {
+                    format!("UPDATE events SET kind = kind || '!' WHERE id = {}", rng.u64(1..=inserted))
+                }
+                8 => format!(
+                    "UPDATE accounts SET balance = balance + 1, active = NOT active WHERE id = {}",
+                    rng.i64(1..=rows)
+                ),
                 9 if rng.bool() => format!("DELETE FROM accounts WHERE id = {}", rng.i64(1..=rows)),
                 _ => {
                     let id = rng.i64(1..=rows + rows / 10);

@@ -207,7 +207,11 @@ pub(crate) async fn pg_dump(client: &tokio_postgres::Client, sql: &str) -> Dump 
 }
 
 /// The first table whose warehouse rows differ from the source's, with a description.
-pub(crate) async fn first_difference(client: &tokio_postgres::Client, dir: &Path, tables: &[&str]) -> Option<String> {
+pub(crate) async fn first_difference(
+    client: &tokio_postgres::Client,
+    dir: &Path,
+    tables: &[&str],
+) -> Option<String> {
     for &(table, source_sql, warehouse_sql) in DUMPS.iter().filter(|(t, _, _)| tables.contains(t)) {
         let source = pg_dump(client, source_sql).await;
         match duck_dump(&dir.join("warehouse.duckdb"), warehouse_sql) {

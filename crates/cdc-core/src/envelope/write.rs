@@ -157,7 +157,13 @@ fn write_source_tail(table: &TableEncoding, database: &[u8], event: &ChangeEvent
 }
 
 /// A row as `{"column":cell,…}`, as `row_json` builds it.
-fn write_row(table: &TableEncoding, event: &ChangeEvent, row: Option<&Row>, key_only: bool, out: &mut Vec<u8>) {
+fn write_row(
+    table: &TableEncoding,
+    event: &ChangeEvent,
+    row: Option<&Row>,
+    key_only: bool,
+    out: &mut Vec<u8>,
+) {
     let Some(row) = row else {
         out.extend_from_slice(b"null");
         return;

@@ -202,7 +202,11 @@ impl IncrementalSnapshot {
 
     /// Reads the next chunk of the front table with `schema` (the stream's current shape of it). Returns the
     /// table's end when the chunk is empty: nothing waits then, and the table is done once that is durable.
-    pub async fn read_chunk(&mut self, client: &Client, schema: SchemaRef) -> Result<Option<ChunkRows>, PgError> {
+    pub async fn read_chunk(
+        &mut self,
+        client: &Client,
+        schema: SchemaRef,
+    ) -> Result<Option<ChunkRows>, PgError> {
         let Some(pending) = self.pending.front().cloned() else { return Ok(None) };
         let key: Vec<(usize, &crate::schema::Column)> = schema.key_columns().collect();
         let types = key_types(client, &schema).await?;
@@ -251,7 +255,10 @@ impl IncrementalSnapshot {
         let results = client.simple_query(&sql).await.map_err(|e| {
             if e.as_db_error().is_some_and(|d| d.code().code() == "42501") {
                 PgError::Prerequisite {
-                    problem: format!("cannot read a chunk of {} for its incremental snapshot: {e}", schema.id),
+                    problem: format!(
+                        "cannot read a chunk of {} for its incremental snapshot: {e}",
+                        schema.id
+                    ),
                     hint: "GRANT SELECT on the table and EXECUTE ON FUNCTION pg_logical_emit_message to the \
                            capture role"
                         .into(),
@@ -261,9 +268,12 @@ impl IncrementalSnapshot {
             }
         })?;
         let statements = split_results(results);
-        let (Some(snapshot), Some(rows), Some(watermark)) = (statements.get(1), statements.get(2), statements.get(6))
+        let (Some(snapshot), Some(rows), Some(watermark)) =
+            (statements.get(1), statements.get(2), statements.get(6))
         else {
-            return Err(PgError::Protocol("incremental snapshot chunk query returned too few results".into()));
+            return Err(PgError::Protocol(
+                "incremental snapshot chunk query returned too few results".into(),
+            ));
         };
         let unseen = snapshot
             .first()
@@ -337,7 +347,9 @@ impl IncrementalSnapshot {
             return None;
         }
         let window = self.window.take()?;
-        if current.is_some_and(|c| !std::sync::Arc::ptr_eq(c, &window.schema) && !c.same_shape(&window.schema)) {
+        if current
+            .is_some_and(|c| !std::sync::Arc::ptr_eq(c, &window.schema) && !c.same_shape(&window.schema))
+        {
             tracing::info!(table = %window.schema.id, "table changed shape during a chunk; reading it again");
             return None;
         }
@@ -354,7 +366,13 @@ impl IncrementalSnapshot {
                 before: None,
                 after: Some(row),
                 lsn: at,
-                tx: TxInfo { xid: 0, commit_lsn: at, commit_time_micros: now, total_order: 0, table_order: 0 },
+                tx: TxInfo {
+                    xid: 0,
+                    commit_lsn: at,
+                    commit_time_micros: now,
+                    total_order: 0,
+                    table_order: 0,
+                },
                 snapshot: SnapshotMarker::Incremental,
                 origin: None,
             })

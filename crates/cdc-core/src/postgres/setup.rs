@@ -71,7 +71,8 @@ pub async fn prepare_publication(
         .map_err(PgError::query("looking up the publication"))?
         .map(|row| row.get::<_, bool>(0));
     if all_tables.is_none() {
-        let target = if wanted.is_empty() || config.publication_autocreate == PublicationAutocreate::AllTables {
+        let target = if wanted.is_empty() || config.publication_autocreate == PublicationAutocreate::AllTables
+        {
             "FOR ALL TABLES".to_owned()
         } else {
             format!("FOR TABLE {}", wanted.iter().map(TableId::quoted).collect::<Vec<_>>().join(", "))
@@ -145,7 +146,11 @@ async fn published_tables(client: &Client, publication: &str) -> Result<Vec<Tabl
 
 /// Keeps a publication we manage (`filtered`) in step with the configured tables: a table added to the
 /// configuration is added to the publication, so its changes are decoded from here on.
-async fn add_missing_tables(client: &Client, config: &SourceConfig, wanted: &[TableId]) -> Result<(), PgError> {
+async fn add_missing_tables(
+    client: &Client,
+    config: &SourceConfig,
+    wanted: &[TableId],
+) -> Result<(), PgError> {
     let published = published_tables(client, &config.publication).await?;
     let missing: Vec<&TableId> = wanted.iter().filter(|id| !published.contains(id)).collect();
     if missing.is_empty() {
@@ -157,7 +162,11 @@ async fn add_missing_tables(client: &Client, config: &SourceConfig, wanted: &[Ta
         missing.iter().map(|id| id.quoted()).collect::<Vec<_>>().join(", ")
     );
     client.batch_execute(&sql).await.map_err(|e| PgError::Prerequisite {
-        problem: format!("publication {} lacks configured tables and cannot be altered: {}", config.publication, db_message(&e)),
+        problem: format!(
+            "publication {} lacks configured tables and cannot be altered: {}",
+            config.publication,
+            db_message(&e)
+        ),
         hint: format!("run as the publication's owner: {sql};"),
     })?;
     tracing::info!(publication = %config.publication, tables = ?missing.iter().map(|t| t.to_string()).collect::<Vec<_>>(),

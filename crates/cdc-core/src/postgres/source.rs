@@ -243,7 +243,8 @@ impl PgSource {
             problem: format!("table with oid {oid} was dropped before its snapshot"),
             hint: "remove it from the captured tables".into(),
         })?;
-        let mut schema = self.catalog.schema(&self.client, &info, &info.columns, info.replica_identity).await?;
+        let mut schema =
+            self.catalog.schema(&self.client, &info, &info.columns, info.replica_identity).await?;
         schema.version = 1;
         let schema = Arc::new(schema);
         self.decoder.seed(schema.clone());
@@ -525,8 +526,14 @@ impl Source for PgSource {
             PgCheckpoint::Wal(lsn) => self.ack_wal(lsn).await,
             PgCheckpoint::Chunk { table, last_key, wal } => {
                 let at = wal.unwrap_or(self.durable);
-                incremental::record_chunk(&mut self.client, &self.config.slot_name, &table, last_key.as_deref(), at)
-                    .await?;
+                incremental::record_chunk(
+                    &mut self.client,
+                    &self.config.slot_name,
+                    &table,
+                    last_key.as_deref(),
+                    at,
+                )
+                .await?;
                 match wal {
                     Some(lsn) => self.ack_wal(lsn).await,
                     None => Ok(()),

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::collections::HashMap;
 
 use crate::change::ChangeBatch;
-use crate::schema::TableId;
 use crate::envelope::Envelope;
+use crate::schema::TableId;
 use crate::sink::{Sink, SinkError};
 
 enum Output {
