@@ -53,6 +53,8 @@ const WATERMARK_PREFIX: &str = "cdc.incremental_snapshot";
 struct Pending {
     table: TableId,
     relation_oid: u32,
+    /// The key columns' SQL types, for the schema version they were read for (looked up once, not per chunk).
+    key_types: Option<(u32, Vec<String>)>,
     /// The key of the last row of the last durable chunk, as text; `None` before the first chunk.
     after: Option<Vec<String>>,
 }
@@ -158,7 +160,12 @@ impl IncrementalSnapshot {
                 Some(key) => tracing::info!(table = %schema.id, after = ?key, "incremental snapshot resumes"),
                 None => tracing::info!(table = %schema.id, "incremental snapshot planned"),
             }
-            pending.push_back(Pending { table: schema.id.clone(), relation_oid: schema.relation_oid, after });
+            pending.push_back(Pending {
+                table: schema.id.clone(),
+                relation_oid: schema.relation_oid,
+                key_types: None,
+                after,
+            });
         }
         Ok(IncrementalSnapshot {
             slot: slot.to_owned(),
@@ -209,7 +216,16 @@ impl IncrementalSnapshot {
     ) -> Result<Option<ChunkRows>, PgError> {
         let Some(pending) = self.pending.front().cloned() else { return Ok(None) };
         let key: Vec<(usize, &crate::schema::Column)> = schema.key_columns().collect();
-        let types = key_types(client, &schema).await?;
+        let types = match &pending.key_types {
+            Some((version, types)) if *version == schema.version => types.clone(),
+            _ => {
+                let types = key_types(client, &schema).await?;
+                if let Some(front) = self.pending.front_mut() {
+                    front.key_types = Some((schema.version, types.clone()));
+                }
+                types
+            }
+        };
         let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
         let key_list = key.iter().map(|(_, c)| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
         let filter = match &pending.after {
@@ -511,17 +527,7 @@ pub async fn record_chunk(
             )
             .await
             .map_err(PgError::query(during()))?;
-            tx.execute(
-                &format!(
-                    "INSERT INTO public.{PROGRESS_TABLE} (slot_name, table_schema, table_name, snapshot_lsn)
-                     VALUES ($1, $2, $3, $4::text::pg_lsn)
-                     ON CONFLICT (slot_name, table_schema, table_name)
-                     DO UPDATE SET snapshot_lsn = EXCLUDED.snapshot_lsn, completed_at = now()"
-                ),
-                &[&slot, &table.schema, &table.name, &lsn.to_string()],
-            )
-            .await
-            .map_err(PgError::query(during()))?;
+            super::setup::record_snapshot_done(&tx, slot, table, lsn).await?;
         }
     }
     tx.commit().await.map_err(PgError::query(during()))
@@ -534,12 +540,7 @@ pub async fn forget_table(
     table: &TableId,
 ) -> Result<(), PgError> {
     for progress in [PROGRESS_TABLE, CHUNK_PROGRESS_TABLE] {
-        let exists: bool = client
-            .query_one(&format!("SELECT to_regclass('public.{progress}') IS NOT NULL"), &[])
-            .await
-            .map_err(PgError::query("looking up snapshot progress"))?
-            .get(0);
-        if exists {
+        if super::setup::table_exists(client, progress).await? {
             client
                 .execute(
                     &format!(

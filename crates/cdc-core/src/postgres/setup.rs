@@ -232,15 +232,22 @@ pub async fn ensure_progress_table(client: &Client) -> Result<(), PgError> {
     .await
 }
 
-/// Creates `public.<name>` with `columns` when missing. Looks first: `CREATE … IF NOT EXISTS` would demand CREATE
-/// on the schema even when the table exists, which a least-privilege capture role does not have.
-pub(crate) async fn ensure_table(client: &Client, name: &str, columns: &str) -> Result<(), PgError> {
-    let exists: bool = client
+/// Whether the progress table `public.<name>` exists.
+pub(crate) async fn table_exists(
+    client: &impl tokio_postgres::GenericClient,
+    name: &str,
+) -> Result<bool, PgError> {
+    Ok(client
         .query_one(&format!("SELECT to_regclass('public.{name}') IS NOT NULL"), &[])
         .await
         .map_err(PgError::query(format!("looking up the progress table public.{name}")))?
-        .get(0);
-    if exists {
+        .get(0))
+}
+
+/// Creates `public.<name>` with `columns` when missing. Looks first: `CREATE … IF NOT EXISTS` would demand CREATE
+/// on the schema even when the table exists, which a least-privilege capture role does not have.
+pub(crate) async fn ensure_table(client: &Client, name: &str, columns: &str) -> Result<(), PgError> {
+    if table_exists(client, name).await? {
         return Ok(());
     }
     let sql = format!("CREATE TABLE IF NOT EXISTS public.{name} ({columns})");
@@ -271,8 +278,9 @@ pub async fn clear_snapshot_progress(client: &Client, slot: &str) -> Result<(), 
     Ok(())
 }
 
+/// Records a table's snapshot done (on a client or inside a caller's transaction).
 pub async fn record_snapshot_done(
-    client: &Client,
+    client: &impl tokio_postgres::GenericClient,
     slot: &str,
     table: &TableId,
     lsn: crate::Lsn,
