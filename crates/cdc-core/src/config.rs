@@ -189,6 +189,8 @@ pub enum SnapshotNewTables {
 
 pub const DEFAULT_SLOT_NAME: &str = "cdc_slot";
 pub const DEFAULT_INCREMENTAL_CHUNK_SIZE: usize = 1_024;
+/// 64 MiB, PostgreSQL's own default `logical_decoding_work_mem`.
+pub const DEFAULT_STREAM_MEMORY_LIMIT_KB: usize = 64 * 1024;
 pub const DEFAULT_PUBLICATION: &str = "dbz_publication";
 pub const DEFAULT_STATUS_INTERVAL_MS: u64 = 1_000;
 pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 10_000;
@@ -213,6 +215,11 @@ pub struct SourceConfig {
     /// How often, when idle, a logical heartbeat message is written so the slot can advance past WAL written by
     /// other databases or unpublished tables; 0 disables.
     pub heartbeat_interval_ms: u64,
+    /// Ask PostgreSQL ≥ 14 to stream large transactions before they commit (pgoutput protocol v2); they are
+    /// buffered here, spilled past `stream_memory_limit_kb`, and emitted at commit. Off: protocol v1.
+    pub stream_large_transactions: bool,
+    /// Memory for streamed, not yet committed transactions, across all of them; beyond it they spill to `TMPDIR`.
+    pub stream_memory_limit_kb: usize,
     /// A slot that lives only as long as the connection (`cdc tail`); not a file setting.
     #[serde(skip)]
     pub temporary_slot: bool,
@@ -230,6 +237,8 @@ impl Default for SourceConfig {
             incremental_chunk_size: DEFAULT_INCREMENTAL_CHUNK_SIZE,
             status_interval_ms: DEFAULT_STATUS_INTERVAL_MS,
             heartbeat_interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
+            stream_large_transactions: true,
+            stream_memory_limit_kb: DEFAULT_STREAM_MEMORY_LIMIT_KB,
             temporary_slot: false,
         }
     }
@@ -257,6 +266,9 @@ impl SourceConfig {
         }
         if self.status_interval_ms == 0 {
             return Err(ConfigError::invalid(format!("{path}.status_interval_ms"), "must be at least 1"));
+        }
+        if self.stream_memory_limit_kb == 0 {
+            return Err(ConfigError::invalid(format!("{path}.stream_memory_limit_kb"), "must be at least 1"));
         }
         if self.incremental_chunk_size == 0 {
             return Err(ConfigError::invalid(format!("{path}.incremental_chunk_size"), "must be at least 1"));

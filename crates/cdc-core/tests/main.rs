@@ -6,5 +6,6 @@ mod support;
 mod capture;
 mod incremental;
 mod snapshot;
+mod streaming;
 mod tls;
 mod types;

@@ -121,7 +121,8 @@ impl StreamDecoder {
             | PgOutputMessage::StreamStop
             | PgOutputMessage::StreamCommit { .. }
             | PgOutputMessage::StreamAbort { .. } => Err(PgError::Protocol(
-                "streamed in-progress transactions arrived, but protocol version 1 was requested".into(),
+                "protocol v2 stream framing must be handled by the source's stream buffer, not decoded"
+                    .into(),
             )),
         }
     }

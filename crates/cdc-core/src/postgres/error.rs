@@ -50,6 +50,8 @@ pub enum PgError {
     },
     #[error("TLS setup failed: {0}")]
     Tls(String),
+    #[error("cannot spill a large streamed transaction to a temporary file")]
+    Spill(#[source] std::io::Error),
 }
 
 impl PgError {
@@ -58,6 +60,10 @@ impl PgError {
         match self {
             PgError::Connect { hint, .. } => Some((*hint).to_owned()),
             PgError::Prerequisite { hint, .. } => Some(hint.clone()),
+            PgError::Spill(_) => Some(
+                "free space in TMPDIR (or point TMPDIR elsewhere), or raise [source] stream_memory_limit_kb"
+                    .into(),
+            ),
             PgError::Server { code, .. } if code == "42501" => {
                 Some("grant the missing privilege to the replication role (see sql/ and the README)".into())
             }
@@ -88,7 +94,7 @@ impl PgError {
                 Some(_) => Retry::Permanent,
                 None => Retry::Transient,
             },
-            PgError::Io { .. } => Retry::Transient,
+            PgError::Io { .. } | PgError::Spill(_) => Retry::Transient,
         }
     }
 

@@ -6,6 +6,7 @@
 //! - `catalog`: table shapes, keys and non-built-in types.
 //! - `snapshot`: the consistent initial snapshot.
 //! - `incremental`: chunked snapshots of tables that join while streaming (DBLog watermarks).
+//! - `streamed`: large transactions streamed before commit (protocol v2), buffered and spilled until they commit.
 //! - `decode`: pgoutput messages → change events.
 //! - `source`: [`PgSource`], which ties them together behind the `Source` trait.
 
@@ -17,9 +18,10 @@ pub mod incremental;
 pub mod setup;
 pub mod snapshot;
 pub mod source;
+pub mod streamed;
 pub mod tls;
 pub mod walsender;
 
 pub use connect::connect;
 pub use error::{PgError, Retry};
-pub use source::{PgCheckpoint, PgSource};
+pub use source::{PgCheckpoint, PgSource, StreamedStats};

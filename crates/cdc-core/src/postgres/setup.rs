@@ -13,8 +13,11 @@ use crate::schema::{quote_ident, ReplicaIdentity, TableId};
 /// home; see STYLE.md). Rows are written only after the sink made a table's snapshot durable.
 pub const PROGRESS_TABLE: &str = "cdc_snapshot_progress";
 
-/// Checks `wal_level` and the role's REPLICATION attribute.
-pub async fn check_server(client: &Client) -> Result<(), PgError> {
+/// The first PostgreSQL version (`server_version_num`) whose pgoutput streams in-progress transactions.
+pub const STREAMING_SINCE: i32 = 140_000;
+
+/// Checks `wal_level` and the role's REPLICATION attribute; returns `server_version_num`.
+pub async fn check_server(client: &Client) -> Result<i32, PgError> {
     let row = client
         .query_one(
             "SELECT current_setting('wal_level'), r.rolreplication OR r.rolsuper, current_user::text,
@@ -46,7 +49,7 @@ pub async fn check_server(client: &Client) -> Result<(), PgError> {
             hint: format!("run ALTER ROLE {} REPLICATION; as a superuser", quote_ident(&user)),
         });
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Resolves the tables to capture: the configured ones (each must exist and be keyable) or, when none are

@@ -33,11 +33,12 @@ use super::error::PgError;
 use super::incremental::{self, ChunkRows, IncrementalSnapshot};
 use super::setup;
 use super::snapshot::{SnapshotItem, SnapshotReader};
+use super::streamed::{Replay, StreamedTransactions};
 use super::walsender::{ReplicationStream, WalSender};
 use crate::change::ChangeBatch;
 use crate::config::{PostgresConfig, SnapshotMode, SnapshotNewTables, SourceConfig};
 use crate::lsn::Lsn;
-use crate::pgoutput::{self, ReplicationMessage};
+use crate::pgoutput::{self, PgOutputMessage, ReplicationMessage};
 use crate::schema::{SchemaRef, TableId};
 use crate::source::Source;
 
@@ -60,15 +61,49 @@ enum Phase {
     Snapshot(Box<SnapshotReader>),
     /// Snapshot over (or skipped); the stream starts on the next call.
     BeforeStream,
-    Streaming(ReplicationStream),
+    Streaming(Box<Streaming>),
     /// `initial_only`: nothing more will come.
     Finished,
+}
+
+/// The replication stream and what it carries across batches.
+struct Streaming {
+    stream: ReplicationStream,
+    /// Protocol v2's open transactions (unused under v1).
+    streamed: StreamedTransactions,
+    /// A committed streamed transaction being decoded; the stream is not read until it is through.
+    replay: Option<(Replay, StreamEnd)>,
+}
+
+/// See [`PgSource::streamed_stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamedStats {
+    pub committed: u64,
+    pub spilled_bytes: u64,
+}
+
+/// How a replayed streamed transaction ends.
+#[derive(Debug, Clone, Copy)]
+struct StreamEnd {
+    flags: u8,
+    commit_lsn: Lsn,
+    end_lsn: Lsn,
+    commit_time_micros: i64,
+}
+
+/// What to do after a message.
+enum Flow {
+    Continue,
+    /// The batch ends here (a chunk closed, or a keepalive position became its checkpoint).
+    Return,
 }
 
 /// The PostgreSQL source. See the module doc.
 pub struct PgSource {
     pg: PostgresConfig,
     config: SourceConfig,
+    /// `server_version_num`: protocol v2 streaming needs 14 or newer.
+    server_version: i32,
     client: Client,
     catalog: Catalog,
     captured: HashSet<TableId>,
@@ -103,7 +138,7 @@ impl PgSource {
     /// Checks prerequisites, prepares publication and slot, and plans the snapshot.
     pub async fn start(pg: PostgresConfig, config: SourceConfig) -> Result<PgSource, PgError> {
         let client = super::connect(&pg).await?;
-        setup::check_server(&client).await?;
+        let server_version = setup::check_server(&client).await?;
         let mut catalog = Catalog::default();
         let tables = setup::prepare_publication(&client, &mut catalog, &config).await?;
         let captured = tables.iter().map(|t| t.id.clone()).collect();
@@ -115,6 +150,7 @@ impl PgSource {
         let mut source = PgSource {
             pg,
             config,
+            server_version,
             client,
             catalog,
             captured,
@@ -185,6 +221,16 @@ impl PgSource {
     /// The tables this source captures.
     pub fn captured_tables(&self) -> impl Iterator<Item = &TableId> {
         self.captured.iter()
+    }
+
+    /// Large transactions streamed before commit (protocol v2): how many committed, and the bytes spilled.
+    pub fn streamed_stats(&self) -> StreamedStats {
+        match &self.phase {
+            Phase::Streaming(s) => {
+                StreamedStats { committed: s.streamed.committed(), spilled_bytes: s.streamed.spilled_bytes() }
+            }
+            _ => StreamedStats::default(),
+        }
     }
 
     /// The position last acknowledged durable.
@@ -291,11 +337,20 @@ impl PgSource {
         }
     }
 
+    /// Protocol v2 with `streaming 'on'`: asked for when configured and the server can (PostgreSQL ≥ 14).
+    fn streams_in_progress(&self) -> bool {
+        self.config.stream_large_transactions && self.server_version >= setup::STREAMING_SINCE
+    }
+
     async fn start_stream(&mut self) -> Result<ReplicationStream, PgError> {
-        let options = [
-            ("proto_version", "1".to_owned()),
+        let v2 = self.streams_in_progress();
+        let mut options = vec![
+            ("proto_version", if v2 { "2" } else { "1" }.to_owned()),
             ("publication_names", format!("\"{}\"", self.config.publication.replace('"', "\"\""))),
         ];
+        if v2 {
+            options.push(("streaming", "on".to_owned()));
+        }
         let mut attempt = 0;
         loop {
             let walsender = match self.walsender.take() {
@@ -318,7 +373,7 @@ impl PgSource {
     }
 
     async fn send_status(&mut self, reply_requested: bool) -> Result<(), PgError> {
-        let Phase::Streaming(stream) = &mut self.phase else { return Ok(()) };
+        let Phase::Streaming(streaming) = &mut self.phase else { return Ok(()) };
         let mut payload = Vec::with_capacity(34);
         let now = pgoutput::unix_micros_to_pg_epoch_micros(chrono::Utc::now().timestamp_micros());
         let write = self.received.max(self.durable);
@@ -330,7 +385,7 @@ impl PgSource {
             reply_requested,
             &mut payload,
         );
-        stream.send_copy_data(&payload).await?;
+        streaming.stream.send_copy_data(&payload).await?;
         self.last_status = Instant::now();
         Ok(())
     }
@@ -400,43 +455,26 @@ impl PgSource {
             if chunk_waits {
                 wake = wake.min(self.last_keepalive_request + WATERMARK_POLL);
             }
-            let Phase::Streaming(stream) = &mut self.phase else { return Ok(batch) };
-            let data = match stream.try_recv_buffered()? {
+            let Phase::Streaming(streaming) = &mut self.phase else { return Ok(batch) };
+            if let Some((message, lsn)) = streaming.next_replayed()? {
+                match self.apply_message(message, lsn, &mut batch).await? {
+                    Flow::Continue => continue,
+                    Flow::Return => return Ok(batch),
+                }
+            }
+            let data = match streaming.stream.try_recv_buffered()? {
                 Some(data) => data,
                 None => tokio::select! {
                     biased;
-                    data = stream.recv() => data?,
+                    data = streaming.stream.recv() => data?,
                     _ = tokio::time::sleep_until(wake.into()) => continue,
                 },
             };
             match pgoutput::parse_replication_message(&data).map_err(PgError::Decode)? {
                 ReplicationMessage::XLogData { wal_start, wal_end, data, .. } => {
                     self.received = self.received.max(wal_end);
-                    let message = pgoutput::decode(data, false).map_err(PgError::Decode)?;
-                    match self.decoder.apply(message, wal_start, &self.client, &mut self.catalog).await? {
-                        Decoded::Nothing => {}
-                        Decoded::Events(events) => {
-                            for event in events {
-                                if self.keep(&event) {
-                                    if let Some(incremental) = self.incremental.as_mut() {
-                                        incremental.observe(&event);
-                                    }
-                                    batch.events.push(event);
-                                }
-                            }
-                        }
-                        Decoded::Commit { end_lsn, xid } => {
-                            self.emitted = self.emitted.max(end_lsn);
-                            batch.checkpoint = Some(PgCheckpoint::Wal(end_lsn));
-                            batch.complete_through = Some(end_lsn);
-                            if let Some(incremental) = self.incremental.as_mut() {
-                                incremental.committed(xid);
-                            }
-                            if let Some(chunk) = self.close_chunk(end_lsn) {
-                                self.finish_with_chunk(&mut batch, chunk);
-                                return Ok(batch);
-                            }
-                        }
+                    if let Flow::Return = self.on_xlog_data(wal_start, data, &mut batch).await? {
+                        return Ok(batch);
                     }
                 }
                 ReplicationMessage::PrimaryKeepalive { wal_end, reply_requested, .. } => {
@@ -468,6 +506,71 @@ impl PgSource {
         }
     }
 
+    /// One pgoutput message from the wire: protocol v2's stream framing is handled here, a message inside a stream
+    /// block is buffered undecoded, everything else is decoded and applied.
+    async fn on_xlog_data(
+        &mut self,
+        wal_start: Lsn,
+        data: &[u8],
+        batch: &mut ChangeBatch<PgCheckpoint>,
+    ) -> Result<Flow, PgError> {
+        let Phase::Streaming(streaming) = &mut self.phase else { return Ok(Flow::Continue) };
+        let streamed = &mut streaming.streamed;
+        if streamed.in_block() && !is_stream_framing(data) {
+            streamed.push(wal_start, data)?;
+            return Ok(Flow::Continue);
+        }
+        match pgoutput::decode(data, false).map_err(PgError::Decode)? {
+            PgOutputMessage::StreamStart { xid, .. } => streamed.start_block(xid)?,
+            PgOutputMessage::StreamStop => streamed.stop_block()?,
+            PgOutputMessage::StreamAbort { xid, subxact_xid } => streamed.abort(xid, subxact_xid),
+            PgOutputMessage::StreamCommit { xid, flags, commit_lsn, end_lsn, commit_time_micros } => {
+                let replay = streamed.commit(xid)?;
+                let end = StreamEnd { flags, commit_lsn, end_lsn, commit_time_micros };
+                streaming.replay = Some((replay, end));
+                let begin = PgOutputMessage::Begin { final_lsn: commit_lsn, commit_time_micros, xid };
+                return self.apply_message(begin, wal_start, batch).await;
+            }
+            message => return self.apply_message(message, wal_start, batch).await,
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Decodes one message of a transaction (or its Begin/Commit) into the batch.
+    async fn apply_message(
+        &mut self,
+        message: PgOutputMessage,
+        lsn: Lsn,
+        batch: &mut ChangeBatch<PgCheckpoint>,
+    ) -> Result<Flow, PgError> {
+        match self.decoder.apply(message, lsn, &self.client, &mut self.catalog).await? {
+            Decoded::Nothing => {}
+            Decoded::Events(events) => {
+                for event in events {
+                    if self.keep(&event) {
+                        if let Some(incremental) = self.incremental.as_mut() {
+                            incremental.observe(&event);
+                        }
+                        batch.events.push(event);
+                    }
+                }
+            }
+            Decoded::Commit { end_lsn, xid } => {
+                self.emitted = self.emitted.max(end_lsn);
+                batch.checkpoint = Some(PgCheckpoint::Wal(end_lsn));
+                batch.complete_through = Some(end_lsn);
+                if let Some(incremental) = self.incremental.as_mut() {
+                    incremental.committed(xid);
+                }
+                if let Some(chunk) = self.close_chunk(end_lsn) {
+                    self.finish_with_chunk(batch, chunk);
+                    return Ok(Flow::Return);
+                }
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
     /// No change of ours is pending: none in the batch being built, no transaction open in the decoder, and every
     /// checkpoint handed out acknowledged. Only then may a keepalive's position be confirmed.
     fn nothing_in_flight(&self, batch: &ChangeBatch<PgCheckpoint>) -> bool {
@@ -483,6 +586,43 @@ impl PgSource {
             Some(point) => event.tx.commit_lsn >= *point,
             None => true,
         }
+    }
+}
+
+impl Streaming {
+    /// The next message of the streamed transaction being replayed (changes of rolled-back subtransactions
+    /// skipped), then its Commit; `None` when no replay runs.
+    fn next_replayed(&mut self) -> Result<Option<(PgOutputMessage, Lsn)>, PgError> {
+        let Some((replay, end)) = &mut self.replay else { return Ok(None) };
+        while let Some((lsn, bytes)) = replay.next_message()? {
+            let message = pgoutput::decode(bytes, true).map_err(PgError::Decode)?;
+            if change_xid(&message).is_some_and(|xid| replay.rolled_back(xid)) {
+                continue;
+            }
+            return Ok(Some((message, lsn)));
+        }
+        let StreamEnd { flags, commit_lsn, end_lsn, commit_time_micros } = *end;
+        self.replay = None;
+        Ok(Some((PgOutputMessage::Commit { flags, commit_lsn, end_lsn, commit_time_micros }, commit_lsn)))
+    }
+}
+
+/// StreamStart, StreamStop, StreamCommit and StreamAbort: the v2 messages that frame, rather than belong to, a
+/// stream block.
+fn is_stream_framing(message: &[u8]) -> bool {
+    matches!(message.first(), Some(b'S' | b'E' | b'c' | b'A'))
+}
+
+/// The (sub)transaction of a streamed data change. Relation and Type messages are not changes: they describe
+/// the schema from then on even when sent inside a subtransaction that later rolled back.
+fn change_xid(message: &PgOutputMessage) -> Option<u32> {
+    match message {
+        PgOutputMessage::Insert { xid, .. }
+        | PgOutputMessage::Update { xid, .. }
+        | PgOutputMessage::Delete { xid, .. }
+        | PgOutputMessage::Truncate { xid, .. }
+        | PgOutputMessage::Message { xid, .. } => *xid,
+        _ => None,
     }
 }
 
@@ -510,7 +650,12 @@ impl Source for PgSource {
             Phase::Finished => return Ok(None),
             Phase::BeforeStream => {
                 let stream = self.start_stream().await?;
-                self.phase = Phase::Streaming(stream);
+                let memory_limit = self.config.stream_memory_limit_kb.saturating_mul(1024);
+                self.phase = Phase::Streaming(Box::new(Streaming {
+                    stream,
+                    streamed: StreamedTransactions::new(memory_limit),
+                    replay: None,
+                }));
                 self.last_status = Instant::now() - Duration::from_secs(3600);
             }
             Phase::Streaming(_) => {}

@@ -61,7 +61,7 @@ impl TestDb {
         let task = tokio::spawn(async move {
             pipeline.run(stop_rx).await.expect("pipeline runs");
             let (source, _) = pipeline.into_parts();
-            source.durable_lsn()
+            source
         });
         Running { sink, stop, task }
     }
@@ -71,7 +71,7 @@ impl TestDb {
 pub struct Running {
     pub sink: MemorySink,
     stop: watch::Sender<bool>,
-    task: JoinHandle<cdc_core::Lsn>,
+    task: JoinHandle<PgSource>,
 }
 
 impl Running {
@@ -82,6 +82,11 @@ impl Running {
     }
 
     pub async fn stop(self) -> cdc_core::Lsn {
+        self.stop_source().await.durable_lsn()
+    }
+
+    /// Stops the pipeline and hands back its source.
+    pub async fn stop_source(self) -> PgSource {
         let _ = self.stop.send(true);
         self.task.await.expect("pipeline task")
     }
