@@ -189,6 +189,9 @@ pub enum SnapshotNewTables {
 
 pub const DEFAULT_SLOT_NAME: &str = "cdc_slot";
 pub const DEFAULT_INCREMENTAL_CHUNK_SIZE: usize = 1_024;
+pub const DEFAULT_SNAPSHOT_MAX_THREADS: usize = 2;
+/// 32 MiB of table per range at the default block size.
+pub const DEFAULT_SNAPSHOT_PARTITION_BLOCKS: i64 = 4096;
 /// 64 MiB, PostgreSQL's own default `logical_decoding_work_mem`.
 pub const DEFAULT_STREAM_MEMORY_LIMIT_KB: usize = 64 * 1024;
 pub const DEFAULT_PUBLICATION: &str = "dbz_publication";
@@ -208,6 +211,12 @@ pub struct SourceConfig {
     pub publication_autocreate: PublicationAutocreate,
     pub snapshot_mode: SnapshotMode,
     pub snapshot_new_tables: SnapshotNewTables,
+    /// Connections reading the initial snapshot at once: tables in parallel, and large tables in block ranges
+    /// (PostgreSQL ≥ 14). Debezium's `snapshot.max.threads`.
+    pub snapshot_max_threads: usize,
+    /// Blocks (8 KiB each by default) per range of a large table's snapshot; tables under two ranges are read
+    /// whole.
+    pub snapshot_partition_blocks: i64,
     /// Rows per chunk of an incremental snapshot (Debezium's `incremental.snapshot.chunk.size`).
     pub incremental_chunk_size: usize,
     /// How often a standby status update is sent even when nothing changed.
@@ -234,6 +243,8 @@ impl Default for SourceConfig {
             publication_autocreate: PublicationAutocreate::default(),
             snapshot_mode: SnapshotMode::default(),
             snapshot_new_tables: SnapshotNewTables::default(),
+            snapshot_max_threads: DEFAULT_SNAPSHOT_MAX_THREADS,
+            snapshot_partition_blocks: DEFAULT_SNAPSHOT_PARTITION_BLOCKS,
             incremental_chunk_size: DEFAULT_INCREMENTAL_CHUNK_SIZE,
             status_interval_ms: DEFAULT_STATUS_INTERVAL_MS,
             heartbeat_interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -266,6 +277,18 @@ impl SourceConfig {
         }
         if self.status_interval_ms == 0 {
             return Err(ConfigError::invalid(format!("{path}.status_interval_ms"), "must be at least 1"));
+        }
+        if self.snapshot_max_threads == 0 || self.snapshot_max_threads > 64 {
+            return Err(ConfigError::invalid(
+                format!("{path}.snapshot_max_threads"),
+                "must be between 1 and 64",
+            ));
+        }
+        if self.snapshot_partition_blocks < 1 {
+            return Err(ConfigError::invalid(
+                format!("{path}.snapshot_partition_blocks"),
+                "must be at least 1",
+            ));
         }
         if self.stream_memory_limit_kb == 0 {
             return Err(ConfigError::invalid(format!("{path}.stream_memory_limit_kb"), "must be at least 1"));

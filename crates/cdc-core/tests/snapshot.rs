@@ -88,6 +88,91 @@ async fn snapshot_and_stream_together_reproduce_a_table_written_during_the_snaps
 }
 
 #[tokio::test]
+async fn parallel_workers_and_block_ranges_read_each_row_once_at_the_consistent_point() {
+    let db = TestDb::new(
+        "CREATE TABLE a (id int PRIMARY KEY, v text NOT NULL);
+         CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL);
+         CREATE TABLE c (id int PRIMARY KEY, v text NOT NULL);
+         CREATE TABLE d (id int PRIMARY KEY, v text NOT NULL);
+         INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 30000) g;
+         INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 500) g;
+         INSERT INTO d SELECT g, 'd' || g FROM generate_series(1, 5000) g;",
+    )
+    .await;
+    let writer_client = db.cluster.connect("app").await;
+    let writer = tokio::spawn(async move {
+        let mut rng = fastrand::Rng::with_seed(2);
+        for i in 0..600 {
+            let table = ["a", "b", "c", "d"][i % 4];
+            let id = rng.i32(1..=31000);
+            let sql = match i % 3 {
+                0 => format!(
+                    "INSERT INTO {table} VALUES ({id}, 'new{i}') ON CONFLICT (id) DO UPDATE SET v = 'x{i}'"
+                ),
+                1 => format!("UPDATE {table} SET v = 'upd{i}' WHERE id = {id}"),
+                _ => format!("DELETE FROM {table} WHERE id = {id}"),
+            };
+            writer_client.batch_execute(&sql).await.unwrap();
+        }
+    });
+    let mut config = db.source_config(&["a", "b", "c", "d"], SnapshotMode::Initial);
+    config.snapshot_max_threads = 3;
+    // About 160 blocks of a in ranges of 16: ten parts shared by three workers with the other tables.
+    config.snapshot_partition_blocks = 16;
+    let running = db.capture(config).await;
+    writer.await.unwrap();
+    let mut expected = BTreeMap::new();
+    for table in ["a", "b", "c", "d"] {
+        expected.insert(table, table_image(&db.client, table).await);
+    }
+    let events = cdc_test_support::wait_for("every image to converge", Duration::from_secs(120), || {
+        let events = running.sink.events();
+        let mut images: BTreeMap<&str, BTreeMap<i64, String>> = BTreeMap::new();
+        for table in ["a", "b", "c", "d"] {
+            let of_table: Vec<ChangeEvent> =
+                events.iter().filter(|e| e.schema.id.name == table).cloned().collect();
+            apply(images.entry(table).or_default(), &of_table);
+        }
+        let converged = images == expected;
+        async move { converged.then_some(events) }
+    })
+    .await;
+    running.stop().await;
+
+    let reads: Vec<&ChangeEvent> = events.iter().filter(|e| e.op == Op::Read).collect();
+    for table in ["a", "b", "d"] {
+        let keys: Vec<i64> = reads
+            .iter()
+            .filter(|e| e.schema.id.name == table)
+            .map(|e| match e.after.as_ref().unwrap().0[0] {
+                Value::Int32(id) => i64::from(id),
+                ref other => panic!("{other:?}"),
+            })
+            .collect();
+        let unique: std::collections::BTreeSet<i64> = keys.iter().copied().collect();
+        assert_eq!(unique.len(), keys.len(), "table {table}: a row was read twice");
+        assert!(
+            keys.len() >= [30000, 500, 5000][["a", "b", "d"].iter().position(|t| *t == table).unwrap()] - 200
+        );
+        // The table's last read carries the end-of-table marker, and no other read of it does.
+        let markers: Vec<SnapshotMarker> =
+            reads.iter().filter(|e| e.schema.id.name == table).map(|e| e.snapshot).collect();
+        assert!(
+            matches!(markers.last(), Some(SnapshotMarker::LastInTable | SnapshotMarker::Last)),
+            "{table}"
+        );
+        assert!(!markers[..markers.len() - 1]
+            .iter()
+            .any(|m| matches!(m, SnapshotMarker::LastInTable | SnapshotMarker::Last)));
+    }
+    assert_eq!(reads[0].snapshot, SnapshotMarker::First);
+    assert_eq!(reads.last().unwrap().snapshot, SnapshotMarker::Last);
+    assert_eq!(reads.iter().filter(|e| e.snapshot == SnapshotMarker::Last).count(), 1);
+    let point = reads[0].tx.commit_lsn;
+    assert!(events.iter().filter(|e| e.op != Op::Read).all(|e| e.tx.commit_lsn >= point));
+}
+
+#[tokio::test]
 async fn a_restart_after_the_snapshot_completed_never_redoes_it() {
     let db = TestDb::new(
         "CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL); INSERT INTO t VALUES (1, 'a'), (2, 'b');",
@@ -116,7 +201,9 @@ async fn a_crash_during_the_snapshot_redoes_only_unfinished_tables_without_gaps_
          INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 100) g;",
     )
     .await;
-    let config = db.source_config(&["a", "b"], SnapshotMode::Initial);
+    let mut config = db.source_config(&["a", "b"], SnapshotMode::Initial);
+    // One reader, so table a is wholly done before table b starts.
+    config.snapshot_max_threads = 1;
     let mut image_a = BTreeMap::new();
     let mut image_b = BTreeMap::new();
 

@@ -15,6 +15,8 @@ pub const PROGRESS_TABLE: &str = "cdc_snapshot_progress";
 
 /// The first PostgreSQL version (`server_version_num`) whose pgoutput streams in-progress transactions.
 pub const STREAMING_SINCE: i32 = 140_000;
+/// The first version with TID range scans, which make a `ctid` range read only its blocks.
+pub const TID_RANGE_SCANS_SINCE: i32 = 140_000;
 
 /// Checks `wal_level` and the role's REPLICATION attribute; returns `server_version_num`.
 pub async fn check_server(client: &Client) -> Result<i32, PgError> {

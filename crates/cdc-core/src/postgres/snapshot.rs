@@ -1,16 +1,35 @@
-//! The consistent initial snapshot: every captured table read with `COPY … TO STDOUT` inside one REPEATABLE
-//! READ transaction that imported the slot's exported snapshot, so the rows are exactly the state at the slot's
+//! The consistent initial snapshot: every captured table read with `COPY … TO STDOUT` in REPEATABLE READ
+//! transactions that all imported the slot's exported snapshot, so the rows are exactly the state at the slot's
 //! consistent point and streaming continues from there with no gap and no overlap.
+//!
+//! ```text
+//!  parts queue ── (table, block range) ──▶ worker 1 … worker n   (own connection, same imported snapshot)
+//!                                            │ COPY → typed rows, 1024 per message
+//!                                            ▼
+//!                         bounded channel ──▶ SnapshotReader::next ──▶ rows as op=r, TableDone per table
+//! ```
+//!
+//! Up to `snapshot_max_threads` workers read in parallel: different tables, and on PostgreSQL ≥ 14 (TID range
+//! scans) the block ranges of a large table (`WHERE ctid >= '(a,0)' AND ctid < '(b,0)'`, the last range open so
+//! blocks added after planning are still read). Each worker parses COPY's text format itself, so decoding runs
+//! beside the pipeline's encoding. A table is done when every one of its parts is through the channel; progress
+//! is recorded per table, and a restart redoes only tables not recorded done (resumable per chunk is the
+//! incremental snapshot's job: a fresh blocking snapshot is at a new point, so earlier chunks would not fit it).
+//! Text COPY, not binary: on this machine text COPY reads as fast as binary (bench: 0.69–0.80M vs 0.58–0.71M
+//! rows/s), and the text parsers are the ones the stream uses already.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, BytesMut};
 use futures_util::StreamExt;
-use tokio_postgres::{Client, CopyOutStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_postgres::Client;
 
 use super::error::PgError;
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
+use crate::config::PostgresConfig;
 use crate::lsn::Lsn;
 use crate::progress::{Task, Unit};
 use crate::schema::{quote_ident, SchemaRef, TableId};
@@ -24,164 +43,217 @@ pub enum SnapshotItem {
     TableDone(TableId),
 }
 
-/// Reads the tables one after another in one snapshot transaction.
+/// How the snapshot is read.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotOptions {
+    /// Connections reading at once.
+    pub max_threads: usize,
+    /// Split large tables into block ranges (needs TID range scans, PostgreSQL ≥ 14)…
+    pub split_tables: bool,
+    /// …of this many blocks; a table of fewer than two such ranges is read whole.
+    pub partition_blocks: i64,
+    /// Emit a truncate before each table's rows: this is a redo, and rows of an earlier, unfinished snapshot of
+    /// the table may be in the sink, some deleted since (their deletes are older than this snapshot and skipped).
+    pub truncate_first: bool,
+}
+
+/// Rows per message from a worker.
+const ROWS_PER_MESSAGE: usize = 1024;
+/// Messages buffered per worker: bounds the snapshot's memory whatever the table size.
+const MESSAGES_PER_WORKER: usize = 4;
+
+/// One unit of work: a table, or a block range of one.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    table: usize,
+    /// `[from, to)` in blocks; `None` = the whole table, `to = None` = to its end.
+    blocks: Option<(i64, Option<i64>)>,
+}
+
+enum WorkerMessage {
+    Rows { table: usize, rows: Vec<Row> },
+    PartDone { table: usize },
+}
+
+type Incoming = Result<WorkerMessage, PgError>;
+
+/// Reads the planned tables with parallel workers in one exported snapshot. See the module doc.
 pub struct SnapshotReader {
-    client: Client,
-    tables: VecDeque<SchemaRef>,
-    current: Option<TableCopy>,
+    tables: Vec<TableState>,
+    incoming: mpsc::Receiver<Incoming>,
+    /// Aborted when the reader is dropped (the pipeline stopped): their transactions end with them.
+    workers: JoinSet<()>,
+    current: Option<(usize, std::vec::IntoIter<Row>)>,
+    ready: VecDeque<SnapshotItem>,
+    tables_left: usize,
     consistent_point: Lsn,
     started_micros: i64,
     emitted_any: bool,
-    held: Option<ChangeEvent>,
-    pending_done: Option<TableId>,
-    /// Emit a truncate before each table's rows: this is a redo, and rows of an earlier, unfinished snapshot of
-    /// the table may be in the sink, some deleted since (their deletes are older than this snapshot and skipped).
-    truncate_first: bool,
 }
 
 impl std::fmt::Debug for SnapshotReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnapshotReader")
             .field("consistent_point", &self.consistent_point)
+            .field("tables_left", &self.tables_left)
             .finish_non_exhaustive()
     }
 }
 
-struct TableCopy {
+struct TableState {
     schema: SchemaRef,
-    stream: Pin<Box<CopyOutStream>>,
-    buf: BytesMut,
-    finished: bool,
+    parts_left: usize,
+    /// The latest row, held back until the next one (or the table's end) tells whether it is the last.
+    held: Option<ChangeEvent>,
     rows: u64,
-    /// Rows not yet added to the rows-copied counter and the progress bar (both move every
-    /// [`PROGRESS_EVERY`] rows, so a large table's progress shows while it is copied).
+    /// Rows not yet added to the rows-copied counter and the progress bar.
     unreported: u64,
-    progress: Task,
+    estimate: f64,
+    progress: Option<Task>,
 }
 
 const PROGRESS_EVERY: u64 = 1024;
 
 impl SnapshotReader {
-    /// Opens the snapshot transaction on `client` and imports `snapshot_name` (exported by the slot creation).
+    /// Opens the workers' connections, imports `snapshot_name` (exported by the slot creation, which must stay
+    /// open until this returns) in each, plans the parts and starts reading.
     pub async fn begin(
-        client: Client,
+        pg: &PostgresConfig,
         snapshot_name: &str,
         consistent_point: Lsn,
         tables: Vec<SchemaRef>,
-        truncate_first: bool,
+        options: SnapshotOptions,
     ) -> Result<SnapshotReader, PgError> {
-        client
-            .batch_execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
-                snapshot_name.replace('\'', "''")
-            ))
-            .await
-            .map_err(PgError::query("importing the slot's snapshot"))?;
+        let mut clients = Vec::with_capacity(options.max_threads.max(1));
+        for _ in 0..options.max_threads.max(1) {
+            let client = super::connect(pg).await?;
+            client
+                .batch_execute(&format!(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+                    snapshot_name.replace('\'', "''")
+                ))
+                .await
+                .map_err(PgError::query("importing the slot's snapshot"))?;
+            clients.push(client);
+        }
+        let mut states = Vec::with_capacity(tables.len());
+        let mut parts = VecDeque::new();
+        for (index, schema) in tables.into_iter().enumerate() {
+            let (blocks, estimate) = table_size(&clients[0], &schema).await?;
+            let partition = options.split_tables.then_some(options.partition_blocks.max(1));
+            let table_parts = split(index, blocks, partition);
+            metrics::gauge!(crate::metrics::SNAPSHOT_ROWS_ESTIMATED, "pipeline" => crate::metrics::pipeline(), "table" => schema.id.to_string())
+                .set(estimate);
+            states.push(TableState {
+                schema,
+                parts_left: table_parts.len(),
+                held: None,
+                rows: 0,
+                unreported: 0,
+                estimate,
+                progress: None,
+            });
+            parts.extend(table_parts);
+        }
         let pipeline = crate::metrics::pipeline();
         metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_PLANNED, "pipeline" => pipeline.clone())
-            .set(tables.len() as f64);
+            .set(states.len() as f64);
         metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => pipeline).set(0.0);
-        Ok(SnapshotReader {
-            client,
-            tables: tables.into(),
+        clients.truncate(parts.len().max(1));
+        tracing::info!(tables = states.len(), parts = parts.len(), workers = clients.len(), at = %consistent_point,
+            "snapshot planned");
+
+        let (sender, incoming) = mpsc::channel(MESSAGES_PER_WORKER * clients.len());
+        let queue = Arc::new(Mutex::new(parts));
+        let schemas: Arc<[SchemaRef]> = states.iter().map(|t| t.schema.clone()).collect();
+        let mut workers = JoinSet::new();
+        for client in clients {
+            workers.spawn(worker(client, queue.clone(), schemas.clone(), sender.clone()));
+        }
+        let started_micros = chrono::Utc::now().timestamp_micros();
+        let mut reader = SnapshotReader {
+            tables_left: states.len(),
+            tables: states,
+            incoming,
+            workers,
             current: None,
+            ready: VecDeque::new(),
             consistent_point,
-            started_micros: chrono::Utc::now().timestamp_micros(),
+            started_micros,
             emitted_any: false,
-            held: None,
-            pending_done: None,
-            truncate_first,
-        })
+        };
+        if options.truncate_first {
+            for index in 0..reader.tables.len() {
+                let truncate = reader.truncate_event(index);
+                reader.ready.push_back(SnapshotItem::Row(truncate));
+            }
+        }
+        Ok(reader)
     }
 
-    /// The next row or table boundary; `None` when every table is done (the transaction is then closed).
+    /// The next row or table boundary; `None` when every table is done.
     pub async fn next(&mut self) -> Result<Option<SnapshotItem>, PgError> {
-        if let Some(done) = self.pending_done.take() {
-            return Ok(Some(SnapshotItem::TableDone(done)));
-        }
         loop {
-            if self.current.is_none() {
-                let Some(schema) = self.tables.pop_front() else {
-                    let _ = self.client.batch_execute("COMMIT").await;
-                    return Ok(None);
-                };
-                let truncate = self.truncate_first.then(|| self.truncate_event(schema.clone()));
-                self.current = Some(self.open(schema).await?);
-                if let Some(truncate) = truncate {
-                    return Ok(Some(SnapshotItem::Row(truncate)));
+            if let Some(item) = self.ready.pop_front() {
+                return Ok(Some(item));
+            }
+            if let Some((table, rows)) = self.current.as_mut() {
+                let table = *table;
+                match rows.next() {
+                    Some(row) => {
+                        let event = self.row_event(table, row);
+                        if let Some(previous) = self.tables[table].held.replace(event) {
+                            return Ok(Some(SnapshotItem::Row(self.mark(previous, false))));
+                        }
+                        continue;
+                    }
+                    None => self.current = None,
                 }
             }
-            let Some(copy) = self.current.as_mut() else { continue };
-            match copy.next_row().await? {
-                Some(row) => {
-                    let event = self.row_event(row);
-                    if let Some(previous) = self.held.replace(event) {
-                        return Ok(Some(SnapshotItem::Row(self.mark(previous, false))));
-                    }
+            if self.tables_left == 0 {
+                return Ok(None);
+            }
+            match self.incoming.recv().await {
+                Some(Ok(WorkerMessage::Rows { table, rows })) => {
+                    self.tables[table].count(rows.len() as u64);
+                    self.current = Some((table, rows.into_iter()));
                 }
-                None => {
-                    let finished = self.current.take().map(|c| c.schema.id.clone());
-                    let Some(table) = finished else { continue };
-                    match self.held.take() {
+                Some(Ok(WorkerMessage::PartDone { table })) => {
+                    let state = &mut self.tables[table];
+                    state.parts_left -= 1;
+                    if state.parts_left > 0 {
+                        continue;
+                    }
+                    state.finish();
+                    self.tables_left -= 1;
+                    let id = state.schema.id.clone();
+                    match state.held.take() {
                         Some(last) => {
-                            self.pending_done = Some(table);
+                            self.ready.push_back(SnapshotItem::TableDone(id));
                             return Ok(Some(SnapshotItem::Row(self.mark(last, true))));
                         }
-                        None => return Ok(Some(SnapshotItem::TableDone(table))),
+                        None => return Ok(Some(SnapshotItem::TableDone(id))),
                     }
                 }
+                Some(Err(error)) => return Err(error),
+                None => return Err(PgError::Protocol("snapshot workers stopped before the end".into())),
             }
         }
-    }
-
-    async fn open(&mut self, schema: SchemaRef) -> Result<TableCopy, PgError> {
-        let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
-        let sql = format!("COPY (SELECT {columns} FROM {}) TO STDOUT", schema.id.quoted());
-        // The planner's estimate, for progress bars; -1 (never analyzed) is shown as unknown (0).
-        let estimate: f64 = self
-            .client
-            .query_one(
-                "SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = $1",
-                &[&schema.relation_oid],
-            )
-            .await
-            .map(|row| row.get(0))
-            .unwrap_or(0.0);
-        metrics::gauge!(crate::metrics::SNAPSHOT_ROWS_ESTIMATED, "pipeline" => crate::metrics::pipeline(), "table" => schema.id.to_string())
-            .set(estimate);
-        let stream =
-            self.client.copy_out(&sql).await.map_err(PgError::query(format!("snapshot of {}", schema.id)))?;
-        tracing::info!(table = %schema.id, "snapshot of table started");
-        let progress = Task::start(
-            &format!("snapshot {}", schema.id),
-            (estimate >= 1.0).then_some(estimate as u64),
-            Unit::Rows,
-        );
-        Ok(TableCopy {
-            schema,
-            stream: Box::pin(stream),
-            buf: BytesMut::new(),
-            finished: false,
-            rows: 0,
-            unreported: 0,
-            progress,
-        })
     }
 
     /// "Forget this table's rows": positioned at the consistent point, so the snapshot rows that follow (at the
     /// same position) are not older than it.
-    fn truncate_event(&self, schema: SchemaRef) -> ChangeEvent {
-        let mut event = self.row_event((schema, Row(Vec::new())));
+    fn truncate_event(&self, table: usize) -> ChangeEvent {
+        let mut event = self.row_event(table, Row(Vec::new()));
         event.op = Op::Truncate;
         event.after = None;
         event
     }
 
-    fn row_event(&self, row: (SchemaRef, Row)) -> ChangeEvent {
-        let (schema, row) = row;
+    fn row_event(&self, table: usize, row: Row) -> ChangeEvent {
         ChangeEvent {
             op: Op::Read,
-            schema,
+            schema: self.tables[table].schema.clone(),
             before: None,
             after: Some(row),
             lsn: self.consistent_point,
@@ -198,7 +270,7 @@ impl SnapshotReader {
     }
 
     fn mark(&mut self, mut event: ChangeEvent, last_of_table: bool) -> ChangeEvent {
-        event.snapshot = if last_of_table && self.tables.is_empty() {
+        event.snapshot = if last_of_table && self.tables_left == 0 {
             SnapshotMarker::Last
         } else if last_of_table {
             SnapshotMarker::LastInTable
@@ -212,46 +284,141 @@ impl SnapshotReader {
     }
 }
 
-impl TableCopy {
+impl Drop for SnapshotReader {
+    fn drop(&mut self) {
+        self.workers.abort_all();
+    }
+}
+
+impl TableState {
+    fn count(&mut self, rows: u64) {
+        if self.progress.is_none() {
+            tracing::info!(table = %self.schema.id, "snapshot of table started");
+            let total = (self.estimate >= 1.0).then_some(self.estimate as u64);
+            self.progress = Some(Task::start(&format!("snapshot {}", self.schema.id), total, Unit::Rows));
+        }
+        self.rows += rows;
+        self.unreported += rows;
+        if self.unreported >= PROGRESS_EVERY {
+            self.report_rows();
+        }
+    }
+
     fn report_rows(&mut self) {
         metrics::counter!(crate::metrics::SNAPSHOT_ROWS_COPIED, "pipeline" => crate::metrics::pipeline(), "table" => self.schema.id.to_string())
             .increment(self.unreported);
-        self.progress.advance(self.unreported);
+        if let Some(progress) = self.progress.as_mut() {
+            progress.advance(self.unreported);
+        }
         self.unreported = 0;
     }
 
-    async fn next_row(&mut self) -> Result<Option<(SchemaRef, Row)>, PgError> {
-        loop {
-            if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
-                let line = self.buf.split_to(pos + 1);
-                let row = parse_copy_line(&self.schema, &line[..pos])?;
-                self.rows += 1;
-                self.unreported += 1;
-                if self.unreported == PROGRESS_EVERY {
-                    self.report_rows();
-                }
-                return Ok(Some((self.schema.clone(), row)));
-            }
-            if self.finished {
-                if !self.buf.is_empty() {
-                    return Err(PgError::Protocol(format!("COPY of {} ended mid-row", self.schema.id)));
-                }
-                tracing::info!(table = %self.schema.id, rows = self.rows, "snapshot of table done");
-                self.report_rows();
-                std::mem::replace(&mut self.progress, Task::none()).finish();
-                metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => crate::metrics::pipeline())
-                    .increment(1.0);
-                return Ok(None);
-            }
-            match self.stream.next().await {
-                Some(chunk) => {
-                    let chunk = chunk.map_err(PgError::query(format!("snapshot of {}", self.schema.id)))?;
-                    self.buf.extend_from_slice(chunk.chunk());
-                }
-                None => self.finished = true,
+    fn finish(&mut self) {
+        tracing::info!(table = %self.schema.id, rows = self.rows, "snapshot of table done");
+        self.report_rows();
+        if let Some(progress) = self.progress.take() {
+            progress.finish();
+        }
+        metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => crate::metrics::pipeline())
+            .increment(1.0);
+    }
+}
+
+/// The table's size in blocks (for splitting) and the planner's row estimate (for progress; -1, never
+/// analyzed, shows as unknown).
+async fn table_size(client: &Client, schema: &SchemaRef) -> Result<(i64, f64), PgError> {
+    let row = client
+        .query_one(
+            "SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint,
+                    greatest(c.reltuples, 0)::float8
+             FROM pg_class c WHERE c.oid = $1",
+            &[&schema.relation_oid],
+        )
+        .await
+        .map_err(PgError::query(format!("sizing {} for its snapshot", schema.id)))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// A table's parts: block ranges of `partition` blocks when it is large enough and splitting is possible.
+fn split(table: usize, blocks: i64, partition: Option<i64>) -> Vec<Part> {
+    let Some(size) = partition.filter(|size| blocks >= 2 * size) else {
+        return vec![Part { table, blocks: None }];
+    };
+    let mut parts = Vec::new();
+    let mut from = 0;
+    while from + size < blocks {
+        parts.push(Part { table, blocks: Some((from, Some(from + size))) });
+        from += size;
+    }
+    parts.push(Part { table, blocks: Some((from, None)) });
+    parts
+}
+
+/// One worker: takes parts off the queue until it is empty, sends their rows and a done marker per part.
+async fn worker(
+    client: Client,
+    queue: Arc<Mutex<VecDeque<Part>>>,
+    schemas: Arc<[SchemaRef]>,
+    sender: mpsc::Sender<Incoming>,
+) {
+    loop {
+        let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+        let Some(part) = next else { break };
+        let schema = &schemas[part.table];
+        let result = copy_part(&client, schema, part, &sender).await;
+        let message = result.map(|()| WorkerMessage::PartDone { table: part.table });
+        let failed = message.is_err();
+        if sender.send(message).await.is_err() || failed {
+            return;
+        }
+    }
+    let _ = client.batch_execute("COMMIT").await;
+}
+
+async fn copy_part(
+    client: &Client,
+    schema: &SchemaRef,
+    part: Part,
+    sender: &mpsc::Sender<Incoming>,
+) -> Result<(), PgError> {
+    let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
+    let range = match part.blocks {
+        None => String::new(),
+        Some((from, Some(to))) => format!(" WHERE ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid"),
+        Some((from, None)) => format!(" WHERE ctid >= '({from},0)'::tid"),
+    };
+    let sql = format!("COPY (SELECT {columns} FROM {}{range}) TO STDOUT", schema.id.quoted());
+    let during = || format!("snapshot of {}", schema.id);
+    let stream = client.copy_out(&sql).await.map_err(PgError::query(during()))?;
+    let mut stream = std::pin::pin!(stream);
+    let mut buf = BytesMut::new();
+    let mut rows = Vec::with_capacity(ROWS_PER_MESSAGE);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(PgError::query(during()))?;
+        buf.extend_from_slice(chunk.chunk());
+        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+            let line = buf.split_to(pos + 1);
+            rows.push(parse_copy_line(schema, &line[..pos])?);
+            if rows.len() == ROWS_PER_MESSAGE {
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_PER_MESSAGE));
+                send_rows(sender, part.table, full).await?;
             }
         }
     }
+    if !buf.is_empty() {
+        return Err(PgError::Protocol(format!("COPY of {} ended mid-row", schema.id)));
+    }
+    if !rows.is_empty() {
+        send_rows(sender, part.table, rows).await?;
+    }
+    Ok(())
+}
+
+async fn send_rows(sender: &mpsc::Sender<Incoming>, table: usize, rows: Vec<Row>) -> Result<(), PgError> {
+    sender
+        .send(Ok(WorkerMessage::Rows { table, rows }))
+        .await
+        .map_err(|_| PgError::Protocol("snapshot reader went away".into()))
 }
 
 /// Parses one line of COPY's text format into typed values.
@@ -347,7 +514,17 @@ pub fn unescape_copy_text(field: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::unescape_copy_text;
+    use super::{split, unescape_copy_text};
+
+    #[test]
+    fn large_tables_split_into_block_ranges_with_an_open_last_one() {
+        assert_eq!(split(3, 10, Some(8)).len(), 1, "tables under two ranges are read whole");
+        assert!(split(3, 1000, None)[0].blocks.is_none(), "no splitting without TID range scans");
+        let ranges: Vec<_> = split(0, 16 + 5, Some(8)).iter().map(|p| p.blocks).collect();
+        assert_eq!(ranges, [Some((0, Some(8))), Some((8, Some(16))), Some((16, None))]);
+        let ranges: Vec<_> = split(0, 16, Some(8)).iter().map(|p| p.blocks).collect();
+        assert_eq!(ranges, [Some((0, Some(8))), Some((8, None))]);
+    }
 
     #[test]
     fn copy_escapes_are_undone() {

@@ -32,7 +32,7 @@ use super::decode::{Decoded, StreamDecoder};
 use super::error::PgError;
 use super::incremental::{self, ChunkRows, IncrementalSnapshot};
 use super::setup;
-use super::snapshot::{SnapshotItem, SnapshotReader};
+use super::snapshot::{SnapshotItem, SnapshotOptions, SnapshotReader};
 use super::streamed::{Replay, StreamedTransactions};
 use super::walsender::{ReplicationStream, WalSender};
 use crate::change::ChangeBatch;
@@ -256,8 +256,13 @@ impl PgSource {
             self.decoder.seed(schema.clone());
             schemas.push(schema);
         }
-        let client = super::connect(&self.pg).await?;
-        let reader = SnapshotReader::begin(client, snapshot_name, at, schemas, redo).await?;
+        let options = SnapshotOptions {
+            max_threads: self.config.snapshot_max_threads,
+            split_tables: self.server_version >= setup::TID_RANGE_SCANS_SINCE,
+            partition_blocks: self.config.snapshot_partition_blocks,
+            truncate_first: redo,
+        };
+        let reader = SnapshotReader::begin(&self.pg, snapshot_name, at, schemas, options).await?;
         self.phase = Phase::Snapshot(Box::new(reader));
         Ok(())
     }

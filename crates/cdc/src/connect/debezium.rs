@@ -404,7 +404,9 @@ pub(crate) fn snapshot(p: &mut Props, config: &mut Config) -> Snapshot {
     } else {
         config.source.snapshot_mode = SnapshotMode::Initial;
     }
-    let max_threads = p.take_int("snapshot.max.threads", 1, 1, 1_024);
+    // Debezium's default is one thread; a connector that does not say reads with cdc's default instead.
+    let max_threads =
+        p.take_int("snapshot.max.threads", cdc_core::config::DEFAULT_SNAPSHOT_MAX_THREADS as i128, 1, 64);
     let chunk_size = p.take_int(
         "incremental.snapshot.chunk.size",
         DEFAULT_INCREMENTAL_SNAPSHOT_CHUNK_SIZE,
@@ -415,6 +417,7 @@ pub(crate) fn snapshot(p: &mut Props, config: &mut Config) -> Snapshot {
     // the stream goes on, as Debezium's incremental snapshots do.
     config.source.snapshot_new_tables = cdc_core::config::SnapshotNewTables::Incremental;
     config.source.incremental_chunk_size = chunk_size;
+    config.source.snapshot_max_threads = max_threads;
     let signal_data_collection =
         p.take("signal.data.collection").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     if let Some(table) = &signal_data_collection {
