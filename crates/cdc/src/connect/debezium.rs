@@ -405,8 +405,8 @@ pub(crate) fn snapshot(p: &mut Props, config: &mut Config) -> Snapshot {
         config.source.snapshot_mode = SnapshotMode::Initial;
     }
     // Debezium's default is one thread; a connector that does not say reads with cdc's default instead.
-    let max_threads =
-        p.take_int("snapshot.max.threads", cdc_core::config::DEFAULT_SNAPSHOT_MAX_THREADS as i128, 1, 64);
+    let max_threads: usize =
+        p.take_int("snapshot.max.threads", cdc_core::config::DEFAULT_SNAPSHOT_MAX_THREADS, 1, 64);
     let chunk_size = p.take_int(
         "incremental.snapshot.chunk.size",
         DEFAULT_INCREMENTAL_SNAPSHOT_CHUNK_SIZE,
