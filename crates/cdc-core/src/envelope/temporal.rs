@@ -25,7 +25,22 @@ fn push_year(out: &mut String, year: i64) {
     } else if year < 0 {
         out.push('-');
     }
-    out.push_str(&format!("{:04}", year.unsigned_abs()));
+    let year = year.unsigned_abs();
+    if year > 9_999 {
+        out.push_str(&year.to_string());
+    } else {
+        push_digits(out, year, 4);
+    }
+}
+
+/// `value` as exactly `width` decimal digits, zero-padded (it must fit): timestamps are encoded per cell, and
+/// `format!` here was a visible share of the snapshot's encoding time.
+fn push_digits(out: &mut String, value: u64, width: u32) {
+    let mut divisor = 10u64.pow(width.saturating_sub(1));
+    while divisor > 0 {
+        out.push(char::from(b'0' + (value / divisor % 10) as u8));
+        divisor /= 10;
+    }
 }
 
 /// How many fraction digits follow the seconds.
@@ -43,15 +58,29 @@ fn push_time(out: &mut String, micros: i64, fraction: Fraction) {
     let minutes = micros % MICROS_PER_HOUR / MICROS_PER_MINUTE;
     let seconds = micros % MICROS_PER_MINUTE / MICROS_PER_SECOND;
     let sub = micros % MICROS_PER_SECOND;
-    out.push_str(&format!("{hours:02}:{minutes:02}:{seconds:02}"));
-    let digits = format!("{sub:06}");
-    let shown = match fraction {
-        Fraction::Fixed(width) => digits.get(..width.min(6) as usize).unwrap_or_default(),
-        Fraction::Trimmed => digits.trim_end_matches('0'),
+    push_digits(out, hours.unsigned_abs(), 2);
+    out.push(':');
+    push_digits(out, minutes.unsigned_abs(), 2);
+    out.push(':');
+    push_digits(out, seconds.unsigned_abs(), 2);
+    let sub = sub.unsigned_abs();
+    let width = match fraction {
+        Fraction::Fixed(width) => width.min(6),
+        // Drop trailing zeros: 6 digits minus the zeros that end `sub` (none shown for whole seconds).
+        Fraction::Trimmed if sub == 0 => 0,
+        Fraction::Trimmed => {
+            let mut width = 6;
+            let mut rest = sub;
+            while rest % 10 == 0 {
+                rest /= 10;
+                width -= 1;
+            }
+            width
+        }
     };
-    if !shown.is_empty() {
+    if width > 0 {
         out.push('.');
-        out.push_str(shown);
+        push_digits(out, sub / 10u64.pow(6 - width), width);
     }
 }
 
@@ -61,7 +90,11 @@ pub(crate) fn zoned_timestamp(micros: i64, fraction: Fraction) -> String {
     let (year, month, day) = civil_from_days(days);
     let mut out = String::with_capacity(32);
     push_year(&mut out, year);
-    out.push_str(&format!("-{month:02}-{day:02}T"));
+    out.push('-');
+    push_digits(&mut out, u64::from(month), 2);
+    out.push('-');
+    push_digits(&mut out, u64::from(day), 2);
+    out.push('T');
     push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY), fraction);
     out.push('Z');
     out

@@ -449,10 +449,10 @@ fn parse_copy_line(schema: &SchemaRef, line: &[u8]) -> Result<Row, PgError> {
     Ok(Row(values))
 }
 
-/// Undoes COPY text-format escaping (`\t`, `\n`, `\\`, octal and hex escapes).
-pub fn unescape_copy_text(field: &[u8]) -> String {
+/// Undoes COPY text-format escaping (`\t`, `\n`, `\\`, octal and hex escapes); borrows when there is none.
+pub fn unescape_copy_text(field: &[u8]) -> std::borrow::Cow<'_, str> {
     if !field.contains(&b'\\') {
-        return String::from_utf8_lossy(field).into_owned();
+        return String::from_utf8_lossy(field);
     }
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
@@ -509,7 +509,7 @@ pub fn unescape_copy_text(field: &[u8]) -> String {
             other => out.push(other),
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
