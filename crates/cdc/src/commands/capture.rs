@@ -65,7 +65,7 @@ pub async fn run(mut config: Config, args: RunArgs, shutdown: watch::Receiver<bo
 }
 
 /// Runs PgSource → `sink` until shutdown (see [`supervise::run`]).
-async fn supervise<K: Sink>(
+async fn supervise<K: Sink + Send + 'static>(
     config: &Config,
     role: &'static str,
     sink: K,

@@ -65,7 +65,7 @@ pub async fn run(mut config: Config, args: LoadArgs, shutdown: watch::Receiver<b
 
 /// Runs the consumer group into `sink` until shutdown (see [`supervise::run`]); with `[admin].listen`, behind the
 /// admin API, with the group's offsets and per-partition lag.
-async fn consume<K: Sink>(
+async fn consume<K: Sink + Send + 'static>(
     config: &Config,
     topics: &[String],
     dead_letter_topic: String,
