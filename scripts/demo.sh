@@ -62,8 +62,9 @@ CDC_REPLICATION_PASSWORD=replicator-pw "$CDC" db init
 echo "== cdc ingest --from-dir examples/jsearch: job postings from saved JSearch responses =="
 "$CDC" ingest --from-dir examples/jsearch
 
-echo "== cdc run as cdc_replicator: snapshot, then streaming into $CDC_DUCKDB_PATH =="
-POSTGRES_USER=cdc_replicator POSTGRES_PASSWORD=replicator-pw "$CDC" run 2>"$DEMO/run.log" &
+echo "== cdc run as cdc_replicator over the Unix socket in $DEMO/run: snapshot, then streaming into $CDC_DUCKDB_PATH =="
+# A host that is a directory is a Unix socket directory (libpq's rule); the local socket is the faster transport.
+POSTGRES_HOST="$DEMO/run" POSTGRES_USER=cdc_replicator POSTGRES_PASSWORD=replicator-pw "$CDC" run 2>"$DEMO/run.log" &
 RUN=$!
 for _ in $(seq 600); do caught_up && break; kill -0 "$RUN" 2>/dev/null || { cat "$DEMO/run.log"; exit 1; }; sleep 0.1; done
 
