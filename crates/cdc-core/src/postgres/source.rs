@@ -73,6 +73,9 @@ struct Streaming {
     streamed: StreamedTransactions,
     /// A committed streamed transaction being decoded; the stream is not read until it is through.
     replay: Option<(Replay, StreamEnd)>,
+    /// When to stop waiting for the stream: one timer, reset only when the time changes — a reader that keeps
+    /// up waits once per message, and a fresh timer each time was a measurable cost.
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 /// See [`PgSource::streamed_stats`].
@@ -469,11 +472,17 @@ impl PgSource {
             }
             let data = match streaming.stream.try_recv_buffered()? {
                 Some(data) => data,
-                None => tokio::select! {
-                    biased;
-                    data = streaming.stream.recv() => data?,
-                    _ = tokio::time::sleep_until(wake.into()) => continue,
-                },
+                None => {
+                    let Streaming { stream, timer, .. } = &mut **streaming;
+                    if timer.deadline() != wake.into() {
+                        timer.as_mut().reset(wake.into());
+                    }
+                    tokio::select! {
+                        biased;
+                        data = stream.recv() => data?,
+                        _ = timer.as_mut() => continue,
+                    }
+                }
             };
             match pgoutput::parse_replication_message(&data).map_err(PgError::Decode)? {
                 ReplicationMessage::XLogData { wal_start, wal_end, data, .. } => {
@@ -660,6 +669,7 @@ impl Source for PgSource {
                     stream,
                     streamed: StreamedTransactions::new(memory_limit),
                     replay: None,
+                    timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
                 }));
                 self.last_status = Instant::now() - Duration::from_secs(3600);
             }
