@@ -171,11 +171,25 @@ impl<'a> BatchCounts<'a> {
     fn of(events: &'a [crate::change::ChangeEvent]) -> BatchCounts<'a> {
         let mut by_table_op = std::collections::HashMap::new();
         let mut newest_commit_micros = None;
+        // Counted in runs of the same table and op (a batch is mostly a few long runs): one hash per run, not
+        // one per event.
+        let mut run: Option<((&'a crate::schema::TableId, &'static str), u64)> = None;
         for event in events {
-            *by_table_op.entry((&event.schema.id, event.op.code())).or_insert(0) += 1;
+            let key = (&event.schema.id, event.op.code());
+            match &mut run {
+                Some((current, n)) if std::ptr::eq(current.0, key.0) && current.1 == key.1 => *n += 1,
+                _ => {
+                    if let Some((done, n)) = run.replace((key, 1)) {
+                        *by_table_op.entry(done).or_insert(0) += n;
+                    }
+                }
+            }
             if event.snapshot == crate::change::SnapshotMarker::No {
                 newest_commit_micros = newest_commit_micros.max(Some(event.tx.commit_time_micros));
             }
+        }
+        if let Some((done, n)) = run {
+            *by_table_op.entry(done).or_insert(0) += n;
         }
         BatchCounts { by_table_op, newest_commit_micros }
     }

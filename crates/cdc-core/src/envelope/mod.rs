@@ -281,13 +281,16 @@ fn table_encoding<'a>(
     config: &EnvelopeConfig,
     schema: &TableSchema,
 ) -> &'a TableEncoding {
-    let slot = tables
-        .entry(schema.id.clone())
-        .or_insert_with(|| (schema.version, TableEncoding::build(config, schema)));
-    if slot.0 != schema.version {
-        *slot = (schema.version, TableEncoding::build(config, schema));
+    // Looked up by reference first: this runs for every key and value, and the entry API would clone the
+    // table's name each time.
+    let current = tables.get(&schema.id).is_some_and(|slot| slot.0 == schema.version);
+    if !current {
+        tables.insert(schema.id.clone(), (schema.version, TableEncoding::build(config, schema)));
     }
-    &slot.1
+    match tables.get(&schema.id) {
+        Some(slot) => &slot.1,
+        None => unreachable!("the encoding of {} was inserted just above", schema.id),
+    }
 }
 
 impl TableEncoding {

@@ -71,7 +71,7 @@ fn push_time(out: &mut String, micros: i64, fraction: Fraction) {
         Fraction::Trimmed => {
             let mut width = 6;
             let mut rest = sub;
-            while rest % 10 == 0 {
+            while rest.is_multiple_of(10) {
                 rest /= 10;
                 width -= 1;
             }

@@ -396,14 +396,17 @@ async fn copy_part(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(PgError::query(during()))?;
         buf.extend_from_slice(chunk.chunk());
-        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-            let line = buf.split_to(pos + 1);
-            rows.push(parse_copy_line(schema, &line[..pos])?);
+        // Every complete line of the buffer, parsed in place; the consumed bytes are dropped once at the end.
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(b'\n', &buf[start..]) {
+            rows.push(parse_copy_line(schema, &buf[start..start + end])?);
+            start += end + 1;
             if rows.len() == ROWS_PER_MESSAGE {
                 let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_PER_MESSAGE));
                 send_rows(sender, part.table, full).await?;
             }
         }
+        buf.advance(start);
     }
     if !buf.is_empty() {
         return Err(PgError::Protocol(format!("COPY of {} ended mid-row", schema.id)));
@@ -452,7 +455,11 @@ fn parse_copy_line(schema: &SchemaRef, line: &[u8]) -> Result<Row, PgError> {
 /// Undoes COPY text-format escaping (`\t`, `\n`, `\\`, octal and hex escapes); borrows when there is none.
 pub fn unescape_copy_text(field: &[u8]) -> std::borrow::Cow<'_, str> {
     if !field.contains(&b'\\') {
-        return String::from_utf8_lossy(field);
+        // from_utf8 first: its validation is several times faster than from_utf8_lossy's chunk iterator.
+        return match std::str::from_utf8(field) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(field),
+        };
     }
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;

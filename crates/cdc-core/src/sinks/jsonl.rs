@@ -74,12 +74,13 @@ impl Sink for JsonLinesSink {
         let ts_ms = crate::envelope::now_ms();
         let JsonLinesSink { envelope, buf, line_starts, .. } = self;
         for event in &batch.events {
-            let line_start = line_starts.entry(event.schema.id.clone()).or_insert_with(|| {
+            if !line_starts.contains_key(&event.schema.id) {
                 let mut start = b"{\"topic\":".to_vec();
                 start.extend(serde_json::to_vec(&envelope.topic(&event.schema.id)).unwrap_or_default());
                 start.extend_from_slice(b",\"key\":");
-                start
-            });
+                line_starts.insert(event.schema.id.clone(), start);
+            }
+            let Some(line_start) = line_starts.get(&event.schema.id) else { continue };
             buf.extend_from_slice(line_start);
             let key_start = buf.len();
             let has_key = envelope.write_key(event, buf);
