@@ -134,7 +134,8 @@ fn the_seed_connector_translates_field_by_field() {
     assert!(!t.slot_drop_on_stop);
     assert_eq!(t.signal_data_collection, None);
     assert_eq!(t.incremental_snapshot_chunk_size, 1_024);
-    assert_eq!(t.snapshot_max_threads, 1);
+    // Except the snapshot's threads: Debezium's 1 would leave cdc's parallel snapshot idle.
+    assert_eq!(t.snapshot_max_threads, cdc_core::config::DEFAULT_SNAPSHOT_MAX_THREADS);
     assert_eq!(t.skipped_operations, [SkippedOperation::Truncate]);
     assert!(!t.errors_tolerance_all && !t.errors_log_enable && !t.errors_log_include_messages);
     assert_eq!((t.max_batch_size, t.max_queue_size, t.poll_interval_ms), (2_048, 8_192, 500));
