@@ -6,14 +6,18 @@
 #   scripts/bench.sh --tiny               what CI runs (N=2000): keeps the bench working; numbers mean little
 #   N=100000 CONSUMERS=recv-tcp,cdc-tcp WORKLOADS=W1 scripts/bench.sh
 # Knobs (environment or flags, see --help): N, SNAPSHOT_ROWS, RATE, DURATION, CONSUMERS, WORKLOADS, REPEAT,
-# BENCH_JSON (--json), BENCH_CDC_SET, DEBEZIUM_PROPS, --keep, CDC_BIN (a built cdc: skips the build),
+# BENCH_JSON (--json), BENCH_CDC_SET, DEBEZIUM_PROPS, --keep, CDC_BIN or --cdc-bin (a built cdc: skips the build),
 # BENCH_NO_INSTALL=1 (skips install-deps.sh).
 # Exit status: 0 when every consumer ran (Debezium may be reported unavailable), 1 when one failed, 2 on setup errors.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)  # the caller's directory stays the current one: --json is relative to it
 
 [ -n "${BENCH_NO_INSTALL:-}" ] || "$ROOT/scripts/install-deps.sh" >/dev/null
-if [ -z "${CDC_BIN:-}" ]; then
+build=yes
+for arg in "$@"; do
+  case "$arg" in --cdc-bin|--cdc-bin=*) build= ;; esac  # a binary given as a flag: no build either
+done
+if [ -z "${CDC_BIN:-}" ] && [ -n "$build" ]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/cdc-pipeline/target}"
   (cd "$ROOT" && cargo build -q --release -p cdc)
   CDC_BIN="$CARGO_TARGET_DIR/release/cdc"
