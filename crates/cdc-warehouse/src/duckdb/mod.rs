@@ -18,17 +18,18 @@
 
 mod ddl;
 mod merge;
+mod stage;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use cdc_core::{ChangeBatch, ChangeEvent, Lsn, Sink, SinkError, TableId};
-use duckdb::{appender_params_from_iter, Connection};
+use duckdb::Connection;
 
 use self::ddl::{q, type_name, META_COLUMNS};
-use self::merge::{merge_sql, present_column, truncate_sql};
+use self::merge::{merge_sql, truncate_sql};
 use crate::error::WarehouseError;
-use crate::plan::{plan, Position, RowAction, TablePlan};
+use crate::plan::{plan, Position, TablePlan};
 use crate::types::{target_type, TargetType};
 use crate::{meta, DeleteMode};
 
@@ -260,57 +261,16 @@ impl DuckDbSink {
         if plan.rows.is_empty() {
             return Ok(());
         }
-        let stage_name = format!("stage_{}", plan.schema.relation_oid);
-        let staging = format!("_cdc_staging.{}", q(&stage_name));
-        let defs = ["_action VARCHAR".to_owned()]
-            .into_iter()
-            .chain([
-                format!("{} VARCHAR", q(meta::OP)),
-                format!("{} UBIGINT", q(meta::LSN)),
-                format!("{} UBIGINT", q(meta::EVENT_LSN)),
-                format!("{} BIGINT", q(meta::TX_ID)),
-                format!("{} BIGINT", q(meta::SOURCE_TS)),
-            ])
-            .chain(columns.iter().flat_map(|(n, _)| {
-                [format!("{} VARCHAR", q(n)), format!("{} BOOLEAN", q(&present_column(n)))]
-            }))
-            .collect::<Vec<_>>()
-            .join(", ");
-        conn.execute_batch(&format!("CREATE OR REPLACE TABLE {staging} ({defs})"))
-            .map_err(sql_err(format!("creating the staging table for {id}")))?;
-        {
-            let mut appender =
-                conn.appender_to_db(&stage_name, "_cdc_staging").map_err(sql_err("opening the appender"))?;
-            for row in &plan.rows {
-                let mut cells: Vec<duckdb::types::Value> = Vec::with_capacity(6 + 2 * columns.len());
-                cells.push(duckdb::types::Value::Text(
-                    if row.action == RowAction::Delete { "d" } else { "u" }.into(),
-                ));
-                cells.push(duckdb::types::Value::Text(row.op.code().into()));
-                cells.push(duckdb::types::Value::UBigInt(row.position.commit_lsn.as_u64()));
-                cells.push(duckdb::types::Value::UBigInt(row.position.event_lsn.as_u64()));
-                cells.push(duckdb::types::Value::BigInt(i64::from(row.xid)));
-                cells.push(duckdb::types::Value::BigInt(row.source_ts_micros));
-                for (value, (_, ty)) in row.values.iter().zip(&columns) {
-                    let present = !matches!(value, cdc_core::Value::Unchanged);
-                    cells.push(match crate::encode::staging_text(value, ty) {
-                        Some(text) => duckdb::types::Value::Text(text),
-                        None => duckdb::types::Value::Null,
-                    });
-                    cells.push(duckdb::types::Value::Boolean(present));
-                }
-                appender
-                    .append_row(appender_params_from_iter(cells))
-                    .map_err(sql_err(format!("staging rows of {id}")))?;
-            }
-            appender.flush().map_err(sql_err(format!("staging rows of {id}")))?;
-        }
-        let key = plan.key_indexes();
-        conn.execute_batch(&merge_sql(&target, &staging, &columns, &key, self.config.delete_mode))
-            .map_err(sql_err(format!("merging into {id}")))?;
-        conn.execute_batch(&format!("DROP TABLE {staging}"))
-            .map_err(sql_err("dropping the staging table"))?;
-        Ok(())
+        let staged = stage::stage(conn, plan, &columns)?;
+        conn.execute_batch(&merge_sql(
+            &target,
+            &staged.table,
+            &columns,
+            &staged.key,
+            self.config.delete_mode,
+        ))
+        .map_err(sql_err(format!("merging into {id}")))?;
+        stage::drop(conn, &staged)
     }
 
     /// Stages and merges every plan and records the progress reached, inside the caller's transaction.
