@@ -37,22 +37,29 @@ use crate::{meta, DeleteMode};
 pub const DEFAULT_PATH: &str = "warehouse.duckdb";
 pub const DEFAULT_SINK_NAME: &str = "default";
 pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 120_000;
-/// `cdc run`'s batch size into DuckDB when `[pipeline]` is left at its defaults.
+/// `cdc run`'s batch size into DuckDB when `[pipeline].batch_size` is left at its default.
 pub const RUN_BATCH_SIZE: usize = 10_000;
-/// `cdc run`'s batch age limit into DuckDB when `[pipeline]` is left at its defaults.
+/// `cdc run`'s batch age limit into DuckDB when `[pipeline].poll_timeout_ms` is left at its default.
 pub const RUN_POLL_TIMEOUT_MS: u64 = 250;
 
 /// The batching for a pipeline into DuckDB, given the configured one. Every flush is a commit with a fixed cost
 /// (planning the MERGE, committing, scheduling DuckDB's tasks) of the order of the cost of a thousand rows, so the
-/// general defaults (1,000 events, 1 s) spent half the time on it while catching up. Left at those defaults, a
-/// batch holds up to [`RUN_BATCH_SIZE`] events, and is cut at [`RUN_POLL_TIMEOUT_MS`] so that the larger size does
-/// not make a steady stream wait for it: at 5,000 changes/s a batch is a quarter second of changes. An explicit
-/// `[pipeline]` (any value other than the defaults) is kept as configured.
+/// general default of 1,000 events spent about half the time on it while catching up: a value left at its
+/// general default becomes [`RUN_BATCH_SIZE`] and [`RUN_POLL_TIMEOUT_MS`]. The shorter age limit keeps a steady
+/// stream from waiting for the larger size (at 5,000 changes/s a batch is a quarter second of changes). A value
+/// configured to anything else is kept.
 pub fn run_batching(configured: &PipelineConfig) -> PipelineConfig {
-    if *configured == PipelineConfig::default() {
-        PipelineConfig { batch_size: RUN_BATCH_SIZE, poll_timeout_ms: RUN_POLL_TIMEOUT_MS }
-    } else {
-        configured.clone()
+    fn or_run<T: PartialEq>(value: T, general_default: T, run: T) -> T {
+        if value == general_default {
+            run
+        } else {
+            value
+        }
+    }
+    let general = PipelineConfig::default();
+    PipelineConfig {
+        batch_size: or_run(configured.batch_size, general.batch_size, RUN_BATCH_SIZE),
+        poll_timeout_ms: or_run(configured.poll_timeout_ms, general.poll_timeout_ms, RUN_POLL_TIMEOUT_MS),
     }
 }
 
@@ -477,10 +484,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_batching_replaces_only_the_general_defaults() {
+    fn run_batching_replaces_only_values_left_at_the_general_defaults() {
         let defaults = run_batching(&PipelineConfig::default());
         assert_eq!((defaults.batch_size, defaults.poll_timeout_ms), (RUN_BATCH_SIZE, RUN_POLL_TIMEOUT_MS));
-        let configured = PipelineConfig { batch_size: 500, ..PipelineConfig::default() };
+        let configured = PipelineConfig { batch_size: 500, poll_timeout_ms: 100 };
         assert_eq!(run_batching(&configured), configured);
+        let age_only = run_batching(&PipelineConfig { poll_timeout_ms: 100, ..PipelineConfig::default() });
+        assert_eq!((age_only.batch_size, age_only.poll_timeout_ms), (RUN_BATCH_SIZE, 100));
     }
 }
