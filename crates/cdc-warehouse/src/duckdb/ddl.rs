@@ -40,7 +40,42 @@ pub const META_COLUMNS: [(&str, &str); 7] = [
     (meta::DELETED, "BOOLEAN"),
 ];
 
-/// The SQL expression turning staging text column `s.<col>` into `target`.
+/// Whether a column of type `target` is staged in that type (values appended natively) rather than as text.
+/// Only types whose values convert losslessly without the text detour: the rest keep one exact, tested
+/// conversion (text, cast by DuckDB) instead of a second one here.
+pub fn staged_natively(target: &TargetType) -> bool {
+    matches!(
+        target,
+        TargetType::Boolean
+            | TargetType::SmallInt
+            | TargetType::Integer
+            | TargetType::BigInt
+            | TargetType::UBigInt
+            | TargetType::Float
+            | TargetType::Double
+            | TargetType::Varchar
+    )
+}
+
+/// The staging column type of a column of type `target`.
+pub fn staging_type(target: &TargetType) -> String {
+    if staged_natively(target) {
+        type_name(target)
+    } else {
+        "VARCHAR".into()
+    }
+}
+
+/// The SQL expression turning staging column `column` into `target`.
+pub fn from_staging(column: &str, target: &TargetType) -> String {
+    if staged_natively(target) {
+        column.to_owned()
+    } else {
+        cast_from_staging(column, target)
+    }
+}
+
+/// The SQL expression turning text `column` (a staging column, or a literal) into `target`.
 pub fn cast_from_staging(column: &str, target: &TargetType) -> String {
     match target {
         TargetType::Blob => format!("unhex({column})"),

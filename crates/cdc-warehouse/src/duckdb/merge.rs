@@ -1,10 +1,17 @@
 //! The MERGE that applies one staged [`TablePlan`](crate::TablePlan) to its target table.
 //!
-//! Staging columns: `_action` ('u' upsert, 'd' delete), the metadata values, then per source column its text
-//! (`c`) and whether the change sent it (`c__present`). A target row changes only when the staged position
-//! `(_cdc_lsn, _cdc_event_lsn)` is higher than the one it holds.
+//! Staging columns: `_action` ('u' upsert, 'd' delete), the metadata values, then per source column its value
+//! (`c`, in its [staging type](super::ddl::staging_type)) and whether the change sent it (`c__present`). A target
+//! row changes only when the staged position `(_cdc_lsn, _cdc_event_lsn)` is higher than the one it holds.
+//!
+//! The match condition is `t.k = s.k` for every key column the batch holds no NULL in. DuckDB plans `=` as a hash
+//! join whose build side (the small staging table) yields a key range filter for the target scan, so zone maps
+//! skip most of the target; with `IS NOT DISTINCT FROM` it reads and probes every target row on every flush,
+//! which made a flush cost grow with the table. The two agree when the staged value is not NULL (a NULL target
+//! cell matches neither), so `IS NOT DISTINCT FROM` stays only where NULL keys were staged (tables keyed by all
+//! their columns, NULLs included).
 
-use super::ddl::{cast_from_staging, q};
+use super::ddl::{from_staging, q};
 use crate::meta;
 use crate::types::TargetType;
 use crate::DeleteMode;
@@ -23,20 +30,32 @@ fn newer() -> String {
     )
 }
 
+/// A column of the match condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyColumn {
+    /// Index into the columns.
+    pub index: usize,
+    /// Some staged row holds NULL in it.
+    pub has_nulls: bool,
+}
+
 /// The MERGE statement for `target` from `staging`.
 pub fn merge_sql(
     target: &str,
     staging: &str,
     columns: &[(String, TargetType)],
-    key: &[usize],
+    key: &[KeyColumn],
     mode: DeleteMode,
 ) -> String {
     let on = key
         .iter()
-        .map(|&i| {
-            let (name, ty) = &columns[i];
-            // NULL-safe: a table without a primary key is keyed by all its columns, NULLs included.
-            format!("t.{} IS NOT DISTINCT FROM {}", q(name), cast_from_staging(&format!("s.{}", q(name)), ty))
+        .map(|k| {
+            let (name, ty) = &columns[k.index];
+            let staged = from_staging(&format!("s.{}", q(name)), ty);
+            // NULL-safe only where needed (see the module doc): a table without a primary key is keyed by all its
+            // columns, NULLs included.
+            let op = if k.has_nulls { "IS NOT DISTINCT FROM" } else { "=" };
+            format!("t.{} {op} {staged}", q(name))
         })
         .collect::<Vec<_>>()
         .join(" AND ");
@@ -57,7 +76,7 @@ pub fn merge_sql(
                 "{c} = CASE WHEN s.{p} THEN {v} ELSE t.{c} END",
                 c = q(name),
                 p = q(&present_column(name)),
-                v = cast_from_staging(&format!("s.{}", q(name)), ty)
+                v = from_staging(&format!("s.{}", q(name)), ty)
             )
         })
         .collect::<Vec<_>>()
@@ -81,7 +100,7 @@ pub fn merge_sql(
         .join(", ");
     let insert_values = columns
         .iter()
-        .map(|(name, ty)| cast_from_staging(&format!("s.{}", q(name)), ty))
+        .map(|(name, ty)| from_staging(&format!("s.{}", q(name)), ty))
         .chain([
             format!("s.{}", q(meta::OP)),
             format!("s.{}", q(meta::LSN)),

@@ -18,23 +18,50 @@
 
 mod ddl;
 mod merge;
+mod stage;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use cdc_core::config::PipelineConfig;
 use cdc_core::{ChangeBatch, ChangeEvent, Lsn, Sink, SinkError, TableId};
-use duckdb::{appender_params_from_iter, Connection};
+use duckdb::Connection;
 
 use self::ddl::{q, type_name, META_COLUMNS};
-use self::merge::{merge_sql, present_column, truncate_sql};
+use self::merge::{merge_sql, truncate_sql};
 use crate::error::WarehouseError;
-use crate::plan::{plan, Position, RowAction, TablePlan};
+use crate::plan::{plan, Position, TablePlan};
 use crate::types::{target_type, TargetType};
 use crate::{meta, DeleteMode};
 
 pub const DEFAULT_PATH: &str = "warehouse.duckdb";
 pub const DEFAULT_SINK_NAME: &str = "default";
 pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 120_000;
+/// `cdc run`'s batch size into DuckDB when `[pipeline].batch_size` is left at its default.
+pub const RUN_BATCH_SIZE: usize = 10_000;
+/// `cdc run`'s batch age limit into DuckDB when `[pipeline].poll_timeout_ms` is left at its default.
+pub const RUN_POLL_TIMEOUT_MS: u64 = 250;
+
+/// The batching for a pipeline into DuckDB, given the configured one. Every flush is a commit with a fixed cost
+/// (planning the MERGE, committing, scheduling DuckDB's tasks) of the order of the cost of a thousand rows, so the
+/// general default of 1,000 events spent about half the time on it while catching up: a value left at its
+/// general default becomes [`RUN_BATCH_SIZE`] and [`RUN_POLL_TIMEOUT_MS`]. The shorter age limit keeps a steady
+/// stream from waiting for the larger size (at 5,000 changes/s a batch is a quarter second of changes). A value
+/// configured to anything else is kept.
+pub fn run_batching(configured: &PipelineConfig) -> PipelineConfig {
+    fn or_run<T: PartialEq>(value: T, general_default: T, run: T) -> T {
+        if value == general_default {
+            run
+        } else {
+            value
+        }
+    }
+    let general = PipelineConfig::default();
+    PipelineConfig {
+        batch_size: or_run(configured.batch_size, general.batch_size, RUN_BATCH_SIZE),
+        poll_timeout_ms: or_run(configured.poll_timeout_ms, general.poll_timeout_ms, RUN_POLL_TIMEOUT_MS),
+    }
+}
 
 /// `[duckdb]` settings.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -260,57 +287,16 @@ impl DuckDbSink {
         if plan.rows.is_empty() {
             return Ok(());
         }
-        let stage_name = format!("stage_{}", plan.schema.relation_oid);
-        let staging = format!("_cdc_staging.{}", q(&stage_name));
-        let defs = ["_action VARCHAR".to_owned()]
-            .into_iter()
-            .chain([
-                format!("{} VARCHAR", q(meta::OP)),
-                format!("{} UBIGINT", q(meta::LSN)),
-                format!("{} UBIGINT", q(meta::EVENT_LSN)),
-                format!("{} BIGINT", q(meta::TX_ID)),
-                format!("{} BIGINT", q(meta::SOURCE_TS)),
-            ])
-            .chain(columns.iter().flat_map(|(n, _)| {
-                [format!("{} VARCHAR", q(n)), format!("{} BOOLEAN", q(&present_column(n)))]
-            }))
-            .collect::<Vec<_>>()
-            .join(", ");
-        conn.execute_batch(&format!("CREATE OR REPLACE TABLE {staging} ({defs})"))
-            .map_err(sql_err(format!("creating the staging table for {id}")))?;
-        {
-            let mut appender =
-                conn.appender_to_db(&stage_name, "_cdc_staging").map_err(sql_err("opening the appender"))?;
-            for row in &plan.rows {
-                let mut cells: Vec<duckdb::types::Value> = Vec::with_capacity(6 + 2 * columns.len());
-                cells.push(duckdb::types::Value::Text(
-                    if row.action == RowAction::Delete { "d" } else { "u" }.into(),
-                ));
-                cells.push(duckdb::types::Value::Text(row.op.code().into()));
-                cells.push(duckdb::types::Value::UBigInt(row.position.commit_lsn.as_u64()));
-                cells.push(duckdb::types::Value::UBigInt(row.position.event_lsn.as_u64()));
-                cells.push(duckdb::types::Value::BigInt(i64::from(row.xid)));
-                cells.push(duckdb::types::Value::BigInt(row.source_ts_micros));
-                for (value, (_, ty)) in row.values.iter().zip(&columns) {
-                    let present = !matches!(value, cdc_core::Value::Unchanged);
-                    cells.push(match crate::encode::staging_text(value, ty) {
-                        Some(text) => duckdb::types::Value::Text(text),
-                        None => duckdb::types::Value::Null,
-                    });
-                    cells.push(duckdb::types::Value::Boolean(present));
-                }
-                appender
-                    .append_row(appender_params_from_iter(cells))
-                    .map_err(sql_err(format!("staging rows of {id}")))?;
-            }
-            appender.flush().map_err(sql_err(format!("staging rows of {id}")))?;
-        }
-        let key = plan.key_indexes();
-        conn.execute_batch(&merge_sql(&target, &staging, &columns, &key, self.config.delete_mode))
-            .map_err(sql_err(format!("merging into {id}")))?;
-        conn.execute_batch(&format!("DROP TABLE {staging}"))
-            .map_err(sql_err("dropping the staging table"))?;
-        Ok(())
+        let staged = stage::stage(conn, plan, &columns)?;
+        conn.execute_batch(&merge_sql(
+            &target,
+            &staged.table,
+            &columns,
+            &staged.key,
+            self.config.delete_mode,
+        ))
+        .map_err(sql_err(format!("merging into {id}")))?;
+        stage::drop(conn, &staged)
     }
 
     /// Stages and merges every plan and records the progress reached, inside the caller's transaction.
@@ -490,5 +476,20 @@ fn connect(config: &DuckDbConfig) -> Result<Connection, WarehouseError> {
                 return Err(WarehouseError::Open { path, reason: text, hint });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_batching_replaces_only_values_left_at_the_general_defaults() {
+        let defaults = run_batching(&PipelineConfig::default());
+        assert_eq!((defaults.batch_size, defaults.poll_timeout_ms), (RUN_BATCH_SIZE, RUN_POLL_TIMEOUT_MS));
+        let configured = PipelineConfig { batch_size: 500, poll_timeout_ms: 100 };
+        assert_eq!(run_batching(&configured), configured);
+        let age_only = run_batching(&PipelineConfig { poll_timeout_ms: 100, ..PipelineConfig::default() });
+        assert_eq!((age_only.batch_size, age_only.poll_timeout_ms), (RUN_BATCH_SIZE, 100));
     }
 }

@@ -51,8 +51,15 @@ pub async fn run(mut config: Config, args: RunArgs, shutdown: watch::Receiver<bo
     }
     match args.sink {
         WarehouseSink::Duckdb => {
+            config.pipeline = cdc_warehouse::duckdb::run_batching(&config.pipeline);
             let sink = DuckDbSink::open(config.duckdb.clone())?;
-            tracing::info!(path = %config.duckdb.path.display(), applied = ?sink.applied(), "warehouse open");
+            tracing::info!(
+                path = %config.duckdb.path.display(),
+                applied = ?sink.applied(),
+                batch_size = config.pipeline.batch_size,
+                poll_timeout_ms = config.pipeline.poll_timeout_ms,
+                "warehouse open"
+            );
             supervise(&config, "cdc-run", sink, shutdown).await
         }
         WarehouseSink::Snowflake => {
