@@ -12,7 +12,7 @@ use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
 use crate::lsn::Lsn;
 use crate::pgoutput::{OldTuple, PgOutputMessage, RelationBody, TupleCell, TupleData};
 use crate::schema::{SchemaRef, TableSchema};
-use crate::value::{parse_text, Value};
+use crate::value::{parse_text_owned, Value};
 
 /// What one pgoutput message amounts to.
 #[derive(Debug)]
@@ -85,16 +85,17 @@ impl StreamDecoder {
             }
             PgOutputMessage::Insert { relation_oid, new, .. } => {
                 let schema = self.schema(relation_oid)?;
-                let after = tuple_row(&schema, &new)?;
+                let after = tuple_row(&schema, new)?;
                 Ok(Decoded::Events(vec![self.event(Op::Insert, schema, None, Some(after), lsn)?]))
             }
             PgOutputMessage::Update { relation_oid, old, new, .. } => {
                 let schema = self.schema(relation_oid)?;
-                let before = old.as_ref().map(|o| old_row(&schema, o)).transpose()?;
-                let mut after = tuple_row(&schema, &new)?;
+                let old_is_full = matches!(old, Some(OldTuple::Full(_)));
+                let before = old.map(|o| old_row(&schema, o)).transpose()?;
+                let mut after = tuple_row(&schema, new)?;
                 // With REPLICA IDENTITY FULL the old tuple holds the real value of a TOASTed column the update did
                 // not touch; use it rather than reporting the column as unchanged.
-                if let (Some(OldTuple::Full(_)), Some(before)) = (&old, &before) {
+                if let (true, Some(before)) = (old_is_full, &before) {
                     for (cell, old_value) in after.0.iter_mut().zip(&before.0) {
                         if matches!(cell, Value::Unchanged) && !matches!(old_value, Value::Unchanged) {
                             *cell = old_value.clone();
@@ -105,7 +106,7 @@ impl StreamDecoder {
             }
             PgOutputMessage::Delete { relation_oid, old, .. } => {
                 let schema = self.schema(relation_oid)?;
-                let before = old_row(&schema, &old)?;
+                let before = old_row(&schema, old)?;
                 Ok(Decoded::Events(vec![self.event(Op::Delete, schema, Some(before), None, lsn)?]))
             }
             PgOutputMessage::Truncate { relation_oids, .. } => {
@@ -210,14 +211,14 @@ impl StreamDecoder {
     }
 }
 
-fn old_row(schema: &TableSchema, old: &OldTuple) -> Result<Row, PgError> {
+fn old_row(schema: &TableSchema, old: OldTuple) -> Result<Row, PgError> {
     match old {
         OldTuple::Key(t) | OldTuple::Full(t) => tuple_row(schema, t),
     }
 }
 
-/// Converts a tuple to a typed row in the schema's column order.
-fn tuple_row(schema: &TableSchema, tuple: &TupleData) -> Result<Row, PgError> {
+/// Converts a tuple to a typed row in the schema's column order, taking over the cells' bytes.
+fn tuple_row(schema: &TableSchema, tuple: TupleData) -> Result<Row, PgError> {
     if tuple.0.len() != schema.columns.len() {
         return Err(PgError::Protocol(format!(
             "tuple for {} has {} columns, its schema {}",
@@ -227,15 +228,15 @@ fn tuple_row(schema: &TableSchema, tuple: &TupleData) -> Result<Row, PgError> {
         )));
     }
     let mut values = Vec::with_capacity(tuple.0.len());
-    for (cell, column) in tuple.0.iter().zip(&schema.columns) {
+    for (cell, column) in tuple.0.into_iter().zip(&schema.columns) {
         let value = match cell {
             TupleCell::Null => Value::Null,
             TupleCell::UnchangedToast => Value::Unchanged,
             TupleCell::Text(bytes) | TupleCell::Binary(bytes) => {
-                let text = std::str::from_utf8(bytes).map_err(|_| {
+                let text = String::from_utf8(bytes).map_err(|_| {
                     PgError::Protocol(format!("column {} of {} is not valid UTF-8", column.name, schema.id))
                 })?;
-                parse_text(&column.pg_type, text).map_err(|source| PgError::Value {
+                parse_text_owned(&column.pg_type, text).map_err(|source| PgError::Value {
                     table: schema.id.to_string(),
                     column: column.name.clone(),
                     source,

@@ -74,6 +74,20 @@ pub fn parse_text(ty: &PgType, text: &str) -> Result<Value, ValueParseError> {
     value.map_err(|reason| error(ty, text, reason))
 }
 
+/// [`parse_text`] for text the caller owns: the types whose value is their text keep the `String` rather than
+/// copying it (the stream decoder hands over each cell's bytes; one allocation per text cell fewer).
+pub fn parse_text_owned(ty: &PgType, text: String) -> Result<Value, ValueParseError> {
+    Ok(match &ty.kind {
+        TypeKind::Text => Value::Text(text),
+        TypeKind::Enum(_) => Value::Enum(text),
+        TypeKind::Json | TypeKind::Jsonb => Value::Json(text),
+        TypeKind::Inet => Value::Inet(text),
+        TypeKind::MacAddr => Value::MacAddr(text),
+        TypeKind::Other => Value::Other(text),
+        _ => return parse_text(ty, &text),
+    })
+}
+
 /// Builds the error for `text` of type `ty`, truncating the text.
 fn error(ty: &PgType, text: &str, reason: impl Into<String>) -> ValueParseError {
     let text = match text.char_indices().nth(MAX_ERROR_TEXT_CHARS) {
@@ -260,6 +274,7 @@ mod tests {
         let ty = PgType::new(0, "test", kind);
         for (text, want) in cases {
             assert_eq!(parse_text(&ty, text).as_ref(), Ok(want), "parsing {text:?}");
+            assert_eq!(parse_text_owned(&ty, text.to_string()).as_ref(), Ok(want), "parsing owned {text:?}");
         }
     }
 
@@ -268,6 +283,7 @@ mod tests {
         let ty = PgType::new(0, "test", kind);
         for text in texts {
             assert!(parse_text(&ty, text).is_err(), "{text:?} should be rejected");
+            assert!(parse_text_owned(&ty, text.to_string()).is_err(), "{text:?} should be rejected (owned)");
         }
     }
 
