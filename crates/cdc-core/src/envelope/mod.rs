@@ -123,14 +123,7 @@ impl Envelope {
     /// The topic of a table: the template with `{prefix}`, `{schema}` and `{table}` filled in, and any
     /// character Kafka does not allow in topic names replaced by `_` (as Debezium's topic naming does).
     pub fn topic(&self, table: &TableId) -> String {
-        self.config
-            .template()
-            .replace("{prefix}", &self.config.topic_prefix)
-            .replace("{schema}", &table.schema)
-            .replace("{table}", &table.name)
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
-            .collect()
+        topic_of(&self.config, table)
     }
 
     /// Whether a tombstone should follow this event's value (a delete, with `tombstones` on).
@@ -275,6 +268,18 @@ impl Envelope {
     }
 }
 
+/// See [`Envelope::topic`].
+fn topic_of(config: &EnvelopeConfig, table: &TableId) -> String {
+    config
+        .template()
+        .replace("{prefix}", &config.topic_prefix)
+        .replace("{schema}", &table.schema)
+        .replace("{table}", &table.name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect()
+}
+
 /// [`Envelope::encoding`] over the fields it needs, so that callers can borrow the envelope's other fields.
 fn table_encoding<'a>(
     tables: &'a mut HashMap<TableId, (u32, TableEncoding)>,
@@ -307,7 +312,8 @@ impl TableEncoding {
         let key_schema = (config.key_format().has_schema() && !key_columns.is_empty()).then(|| {
             SchemaJson::new(schema::key_schema(prefix, table, &codecs, &key_columns, propagate).to_json())
         });
-        TableEncoding { codecs, key_columns, value_schema, key_schema, rendered: write::Rendered::new(table) }
+        let rendered = write::Rendered::new(table, &topic_of(config, &table.id));
+        TableEncoding { codecs, key_columns, value_schema, key_schema, rendered }
     }
 }
 

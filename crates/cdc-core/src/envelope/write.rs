@@ -40,10 +40,12 @@ pub(super) struct Rendered {
     names: Vec<Box<[u8]>>,
     /// `,"schema":"…","table":"…"` of the `source` block.
     table_source: Box<[u8]>,
+    /// The table's topic as a JSON string.
+    topic: Box<[u8]>,
 }
 
 impl Rendered {
-    pub(super) fn new(table: &TableSchema) -> Rendered {
+    pub(super) fn new(table: &TableSchema, topic: &str) -> Rendered {
         let names = table
             .columns
             .iter()
@@ -57,7 +59,11 @@ impl Rendered {
         table_source.extend(json_string(&table.id.schema));
         table_source.extend_from_slice(b",\"table\":");
         table_source.extend(json_string(&table.id.name));
-        Rendered { names, table_source: table_source.into_boxed_slice() }
+        Rendered {
+            names,
+            table_source: table_source.into_boxed_slice(),
+            topic: json_string(topic).into_boxed_slice(),
+        }
     }
 }
 
@@ -67,6 +73,12 @@ fn json_string(text: &str) -> Vec<u8> {
 }
 
 impl Envelope {
+    /// Appends the event's topic ([`Envelope::topic`]) as a JSON string, rendered once per table.
+    pub fn write_topic(&mut self, event: &ChangeEvent, out: &mut Vec<u8>) {
+        let table = table_encoding(&mut self.tables, &self.config, &event.schema);
+        out.extend_from_slice(&table.rendered.topic);
+    }
+
     /// Appends [`Envelope::value_at`]'s bytes (wrapped with its schema in json-schema format) to `out`.
     pub fn write_value(&mut self, event: &ChangeEvent, ts_ms: i64, out: &mut Vec<u8>) {
         let transaction_metadata = self.config.transaction_metadata;

@@ -7,11 +7,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use std::collections::HashMap;
-
 use crate::change::ChangeBatch;
 use crate::envelope::Envelope;
-use crate::schema::TableId;
 use crate::sink::{Sink, SinkError};
 
 enum Output {
@@ -29,8 +26,6 @@ pub struct JsonLinesSink {
     out: Output,
     envelope: Envelope,
     buf: Vec<u8>,
-    /// `{"topic":"…","key":` per table, rendered once.
-    line_starts: HashMap<TableId, Vec<u8>>,
 }
 
 impl std::fmt::Debug for JsonLinesSink {
@@ -53,7 +48,7 @@ impl JsonLinesSink {
             let sync = file.metadata().map(|m| m.is_file()).unwrap_or(false);
             Output::File { file, path: path.to_path_buf(), sync }
         };
-        Ok(JsonLinesSink { out, envelope, buf: Vec::with_capacity(1 << 16), line_starts: HashMap::new() })
+        Ok(JsonLinesSink { out, envelope, buf: Vec::with_capacity(1 << 16) })
     }
 
     fn target(&self) -> String {
@@ -72,17 +67,12 @@ impl Sink for JsonLinesSink {
     async fn write<C: Send + Sync>(&mut self, batch: &ChangeBatch<C>) -> Result<(), SinkError> {
         // Written straight into the buffer (no JSON value per line): this is the capture's hot path.
         let ts_ms = crate::envelope::now_ms();
-        let JsonLinesSink { envelope, buf, line_starts, .. } = self;
+        let JsonLinesSink { envelope, buf, .. } = self;
         for event in &batch.events {
-            if !line_starts.contains_key(&event.schema.id) {
-                let mut start = b"{\"topic\":".to_vec();
-                start.extend(serde_json::to_vec(&envelope.topic(&event.schema.id)).unwrap_or_default());
-                start.extend_from_slice(b",\"key\":");
-                line_starts.insert(event.schema.id.clone(), start);
-            }
-            let Some(line_start) = line_starts.get(&event.schema.id) else { continue };
-            buf.extend_from_slice(line_start);
-            let key_start = buf.len();
+            let line_start = buf.len();
+            buf.extend_from_slice(b"{\"topic\":");
+            envelope.write_topic(event, buf);
+            buf.extend_from_slice(b",\"key\":");
             let has_key = envelope.write_key(event, buf);
             if !has_key {
                 buf.extend_from_slice(b"null");
@@ -92,8 +82,8 @@ impl Sink for JsonLinesSink {
             envelope.write_value(event, ts_ms, buf);
             buf.extend_from_slice(b"}\n");
             if envelope.emits_tombstone(event) && has_key {
-                buf.extend_from_slice(line_start);
-                buf.extend_from_within(key_start..key_end);
+                // The same topic and key, then a null value.
+                buf.extend_from_within(line_start..key_end);
                 buf.extend_from_slice(b",\"value\":null}\n");
             }
         }
