@@ -74,8 +74,9 @@ struct Streaming {
     stream: ReplicationStream,
     /// Protocol v2's open transactions (unused under v1).
     streamed: StreamedTransactions,
-    /// A committed streamed transaction being decoded; the stream is not read until it is through.
-    replay: Option<(Replay, StreamEnd)>,
+    /// A committed streamed transaction being decoded, with the Commit (and its position) that closes it; the
+    /// stream is not read until it is through.
+    replay: Option<(Replay, PgOutputMessage, Lsn)>,
     /// When to stop waiting for the stream: one timer, reset only when the time changes — a reader that keeps
     /// up waits once per message, and a fresh timer each time was a measurable cost.
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
@@ -86,15 +87,6 @@ struct Streaming {
 pub struct StreamedStats {
     pub committed: u64,
     pub spilled_bytes: u64,
-}
-
-/// How a replayed streamed transaction ends.
-#[derive(Debug, Clone, Copy)]
-struct StreamEnd {
-    flags: u8,
-    commit_lsn: Lsn,
-    end_lsn: Lsn,
-    commit_time_micros: i64,
 }
 
 /// What to do after a message.
@@ -567,8 +559,8 @@ impl PgSource {
             PgOutputMessage::StreamAbort { xid, subxact_xid } => streamed.abort(xid, subxact_xid),
             PgOutputMessage::StreamCommit { xid, flags, commit_lsn, end_lsn, commit_time_micros } => {
                 let replay = streamed.commit(xid)?;
-                let end = StreamEnd { flags, commit_lsn, end_lsn, commit_time_micros };
-                streaming.replay = Some((replay, end));
+                let commit = PgOutputMessage::Commit { flags, commit_lsn, end_lsn, commit_time_micros };
+                streaming.replay = Some((replay, commit, commit_lsn));
                 let begin = PgOutputMessage::Begin { final_lsn: commit_lsn, commit_time_micros, xid };
                 return self.apply_message(begin, wal_start, batch).await;
             }
@@ -634,7 +626,7 @@ impl Streaming {
     /// The next message of the streamed transaction being replayed (changes of rolled-back subtransactions
     /// skipped), then its Commit; `None` when no replay runs.
     fn next_replayed(&mut self) -> Result<Option<(PgOutputMessage, Lsn)>, PgError> {
-        let Some((replay, end)) = &mut self.replay else { return Ok(None) };
+        let Some((replay, _, _)) = &mut self.replay else { return Ok(None) };
         while let Some((lsn, bytes)) = replay.next_message()? {
             let message = pgoutput::decode(bytes, true).map_err(PgError::Decode)?;
             if change_xid(&message).is_some_and(|xid| replay.rolled_back(xid)) {
@@ -642,9 +634,7 @@ impl Streaming {
             }
             return Ok(Some((message, lsn)));
         }
-        let StreamEnd { flags, commit_lsn, end_lsn, commit_time_micros } = *end;
-        self.replay = None;
-        Ok(Some((PgOutputMessage::Commit { flags, commit_lsn, end_lsn, commit_time_micros }, commit_lsn)))
+        Ok(self.replay.take().map(|(_, commit, at)| (commit, at)))
     }
 }
 
