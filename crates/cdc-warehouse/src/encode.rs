@@ -1,6 +1,8 @@
 //! Values → the text a warehouse casts into the target type. Staging every column as text keeps one staging
 //! shape for every table and lets the warehouse do the (exact) conversion; `None` is SQL NULL.
 
+use std::borrow::Cow;
+
 use cdc_core::value::civil_from_days;
 use cdc_core::{DateValue, Numeric, TimestampValue, Value};
 
@@ -8,7 +10,12 @@ use crate::types::TargetType;
 
 /// The staging text of `value` for a column of type `target`.
 pub fn staging_text(value: &Value, target: &TargetType) -> Option<String> {
-    Some(match value {
+    staging_text_ref(value, target).map(Cow::into_owned)
+}
+
+/// [`staging_text`], borrowed from the value where it already is that text (strings, finite decimals).
+pub fn staging_text_ref<'a>(value: &'a Value, target: &TargetType) -> Option<Cow<'a, str>> {
+    Some(Cow::Owned(match value {
         Value::Null | Value::Unchanged => return None,
         Value::Bool(b) => b.to_string(),
         Value::Int16(v) => v.to_string(),
@@ -18,7 +25,7 @@ pub fn staging_text(value: &Value, target: &TargetType) -> Option<String> {
         Value::Float32(v) => float(f64::from(*v)),
         Value::Float64(v) => float(*v),
         Value::Numeric(n) | Value::Money(n) => match (n, target) {
-            (Numeric::Finite(text), _) => text.clone(),
+            (Numeric::Finite(text), _) => return Some(Cow::Borrowed(text)),
             // DECIMAL has no NaN or infinity; a text column keeps them.
             (_, TargetType::Decimal { .. }) => return None,
             (Numeric::NaN, _) => "NaN".into(),
@@ -32,7 +39,7 @@ pub fn staging_text(value: &Value, target: &TargetType) -> Option<String> {
         | Value::Bits(s)
         | Value::Other(s)
         | Value::Uuid(s)
-        | Value::Json(s) => s.clone(),
+        | Value::Json(s) => return Some(Cow::Borrowed(s)),
         Value::Bytes(b) => b.iter().map(|x| format!("{x:02X}")).collect(),
         Value::Date(d) => date(*d),
         Value::Time(micros) => time(*micros),
@@ -58,7 +65,7 @@ pub fn staging_text(value: &Value, target: &TargetType) -> Option<String> {
             };
             serde_json::Value::Array(items.iter().map(|v| json_element(v, elem)).collect()).to_string()
         }
-    })
+    }))
 }
 
 /// An array element as JSON, for a `CAST(json AS T[])`.

@@ -9,14 +9,16 @@
 //! from PostgreSQL, possible in principle from Kafka) goes in as text: the Appender casts it as the MERGE's
 //! `CAST` did.
 
-use cdc_core::{Numeric, Value};
+use std::borrow::Cow;
+
+use cdc_core::Value;
 use duckdb::types::{ToSqlOutput, ValueRef};
 use duckdb::{appender_params_from_iter, Connection};
 
 use super::ddl::{q, staging_type};
 use super::merge::{present_column, KeyColumn};
 use super::sql_err;
-use crate::encode::staging_text;
+use crate::encode::staging_text_ref;
 use crate::error::WarehouseError;
 use crate::meta;
 use crate::plan::{RowAction, TablePlan};
@@ -105,7 +107,7 @@ fn text(s: &str) -> ToSqlOutput<'_> {
 }
 
 /// The staged cell of `value` in a column of type `target`; SQL NULL for `Unchanged` (its presence flag says
-/// false) and for what [`staging_text`] has no text for.
+/// false) and for what [`staging_text_ref`] has no text for.
 fn cell<'a>(value: &'a Value, target: &TargetType) -> ToSqlOutput<'a> {
     let native = match (value, target) {
         (Value::Null | Value::Unchanged, _) => Some(ValueRef::Null),
@@ -116,27 +118,14 @@ fn cell<'a>(value: &'a Value, target: &TargetType) -> ToSqlOutput<'a> {
         (Value::Oid(v), TargetType::UBigInt) => Some(ValueRef::UBigInt(u64::from(*v))),
         (Value::Float32(v), TargetType::Float) => Some(ValueRef::Float(*v)),
         (Value::Float64(v), TargetType::Double) => Some(ValueRef::Double(*v)),
-        // The values whose staging text is their own text, whatever the target: no copy.
-        (
-            Value::Text(s)
-            | Value::Enum(s)
-            | Value::Inet(s)
-            | Value::MacAddr(s)
-            | Value::Bits(s)
-            | Value::Other(s)
-            | Value::Uuid(s)
-            | Value::Json(s),
-            _,
-        )
-        | (Value::Numeric(Numeric::Finite(s)) | Value::Money(Numeric::Finite(s)), _) => {
-            Some(ValueRef::Text(s.as_bytes()))
-        }
         _ => None,
     };
     match native {
         Some(value) => ToSqlOutput::Borrowed(value),
-        None => match staging_text(value, target) {
-            Some(text) => ToSqlOutput::Owned(duckdb::types::Value::Text(text)),
+        // Text, borrowed where the value already holds it (strings, finite decimals): no copy.
+        None => match staging_text_ref(value, target) {
+            Some(Cow::Borrowed(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Some(Cow::Owned(text)) => ToSqlOutput::Owned(duckdb::types::Value::Text(text)),
             None => ToSqlOutput::Borrowed(ValueRef::Null),
         },
     }
@@ -145,6 +134,9 @@ fn cell<'a>(value: &'a Value, target: &TargetType) -> ToSqlOutput<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cdc_core::Numeric;
+
+    use crate::encode::staging_text;
 
     /// Every staged cell must be what the text staging gave, read back through the column's staging type.
     #[test]
