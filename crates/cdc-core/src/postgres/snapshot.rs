@@ -124,18 +124,8 @@ impl SnapshotReader {
         tables: Vec<SchemaRef>,
         options: SnapshotOptions,
     ) -> Result<SnapshotReader, PgError> {
-        let mut clients = Vec::with_capacity(options.max_threads.max(1));
-        for _ in 0..options.max_threads.max(1) {
-            let client = super::connect(pg).await?;
-            client
-                .batch_execute(&format!(
-                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
-                    snapshot_name.replace('\'', "''")
-                ))
-                .await
-                .map_err(PgError::query("importing the slot's snapshot"))?;
-            clients.push(client);
-        }
+        // One connection plans; the others are opened only as far as there are parts for them.
+        let mut clients = vec![import_snapshot(pg, snapshot_name).await?];
         let mut states = Vec::with_capacity(tables.len());
         let mut parts = VecDeque::new();
         for (index, schema) in tables.into_iter().enumerate() {
@@ -159,7 +149,9 @@ impl SnapshotReader {
         metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_PLANNED, "pipeline" => pipeline.clone())
             .set(states.len() as f64);
         metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => pipeline).set(0.0);
-        clients.truncate(parts.len().max(1));
+        while clients.len() < options.max_threads.min(parts.len()) {
+            clients.push(import_snapshot(pg, snapshot_name).await?);
+        }
         tracing::info!(tables = states.len(), parts = parts.len(), workers = clients.len(), at = %consistent_point,
             "snapshot planned");
 
@@ -322,6 +314,19 @@ impl TableState {
         metrics::gauge!(crate::metrics::SNAPSHOT_TABLES_DONE, "pipeline" => crate::metrics::pipeline())
             .increment(1.0);
     }
+}
+
+/// A connection inside a REPEATABLE READ transaction that imported the slot's exported snapshot.
+async fn import_snapshot(pg: &PostgresConfig, snapshot_name: &str) -> Result<Client, PgError> {
+    let client = super::connect(pg).await?;
+    client
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+            snapshot_name.replace('\'', "''")
+        ))
+        .await
+        .map_err(PgError::query("importing the slot's snapshot"))?;
+    Ok(client)
 }
 
 /// The table's size in blocks (for splitting) and the planner's row estimate (for progress; -1, never
