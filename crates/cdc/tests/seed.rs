@@ -36,10 +36,12 @@ async fn db_init_then_capture_as_the_replication_role_snapshots_every_seed_table
                 *counts.entry(record["topic"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
             }
         }
-        async move {
-            (counts.get("cdc.orders") == Some(&5) && counts.get("cdc.products") == Some(&15))
-                .then_some(counts)
-        }
+        // Tables are read in parallel (snapshot_max_threads), so no table's end says the others are through.
+        let through = counts.get("cdc.orders") == Some(&5)
+            && counts.get("cdc.products") == Some(&15)
+            && counts.get("cdc.customers") == Some(&10)
+            && counts.contains_key("cdc.order_items");
+        async move { through.then_some(counts) }
     })
     .await;
     child.kill().unwrap();
