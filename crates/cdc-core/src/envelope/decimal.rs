@@ -252,9 +252,118 @@ fn twos_complement(negative: bool, magnitude: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The fast path of `Decimal::parse(text)?.rescale(scale).unscaled_twos_complement()` for the plain decimals
+/// PostgreSQL prints (`-12.50`, up to 36 digits): the unscaled value as minimal big-endian two's complement in
+/// a stack buffer, `(buffer, first byte)`. `None` for anything else (exponents, signs other than a leading
+/// `-`, spaces, longer or out-of-range values), which takes the general path. Every NUMERIC cell of a
+/// `Decimal` column goes through here, and the general path allocates five times.
+pub(crate) fn unscaled_i128_bytes(text: &str, scale: i64) -> Option<([u8; 16], usize)> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digit_count = int_part.len() + frac_part.len();
+    if digit_count == 0 || digit_count > 36 {
+        return None;
+    }
+    let mut magnitude: i128 = 0;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        magnitude = magnitude * 10 + i128::from(b - b'0');
+    }
+    let frac_len = i64::try_from(frac_part.len()).ok()?;
+    if scale >= frac_len {
+        let zeros = u32::try_from(scale - frac_len).ok()?;
+        magnitude = magnitude.checked_mul(10i128.checked_pow(zeros)?)?;
+    } else {
+        // Rounds half away from zero on the magnitude, as `rescale` does (Java's HALF_UP).
+        let drop = u32::try_from(frac_len - scale).ok().filter(|&d| d <= 38)?;
+        let first_dropped = magnitude / 10i128.pow(drop - 1) % 10;
+        magnitude = magnitude / 10i128.pow(drop) + i128::from(first_dropped >= 5);
+    }
+    let bytes = if negative { -magnitude } else { magnitude }.to_be_bytes();
+    // Minimal: drop a leading 0x00 (0xFF) while the next byte still shows the sign, keeping at least one.
+    let start = bytes
+        .windows(2)
+        .take_while(|pair| {
+            matches!(pair, [0x00, next] if next & 0x80 == 0)
+                || matches!(pair, [0xFF, next] if next & 0x80 != 0)
+        })
+        .count();
+    Some((bytes, start))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_i128_fast_path_agrees_with_the_general_path() {
+        let cases = [
+            "0",
+            "-0",
+            "0.00",
+            "-0.00",
+            "12.50",
+            "-12.50",
+            "1",
+            "-1",
+            "127",
+            "128",
+            "-128",
+            "-129",
+            "255",
+            "256",
+            "-256",
+            "-32768",
+            "32767",
+            "0.005",
+            "-0.005",
+            "0.0049",
+            "9.995",
+            "-9.995",
+            "1.5",
+            "-1.5",
+            ".5",
+            "5.",
+            "99999999999999999999999999999999.99",
+            "-99999999999999999999999999999999.99",
+            "170141183460469231731687303715884105727",
+            "12345678901234567890123456789012.3456",
+        ];
+        for text in cases {
+            for scale in [0, 1, 2, 3, 5, 10, 38] {
+                let general = Decimal::parse(text).map(|d| d.rescale(scale).unscaled_twos_complement());
+                let fast = unscaled_i128_bytes(text, scale).map(|(bytes, start)| bytes[start..].to_vec());
+                if let Some(fast) = fast {
+                    assert_eq!(Some(fast), general, "{text} at scale {scale}");
+                }
+            }
+        }
+        // The plain shapes take the fast path; the others fall back.
+        assert!(unscaled_i128_bytes("-12.50", 2).is_some());
+        for other in
+            ["1e3", "+1", " 1", "", "-", ".", "1.2.3", "NaN", "1234567890123456789012345678901234567"]
+        {
+            assert_eq!(unscaled_i128_bytes(other, 2), None, "{other:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_i128_fast_path_agrees_on_any_plain_decimal(
+            negative: bool, int_part in "[0-9]{0,20}", frac_part in "[0-9]{0,12}", point: bool, scale in 0i64..20,
+        ) {
+            let text = format!("{}{int_part}{}{frac_part}", if negative { "-" } else { "" }, if point { "." } else { "" });
+            if let Some((bytes, start)) = unscaled_i128_bytes(&text, scale) {
+                let general = Decimal::parse(&text).map(|d| d.rescale(scale).unscaled_twos_complement());
+                proptest::prop_assert_eq!(Some(bytes[start..].to_vec()), general, "{} at scale {}", text, scale);
+            }
+        }
+    }
 
     fn bytes_of(text: &str, scale: i64) -> Vec<u8> {
         Decimal::parse(text).expect("valid decimal").rescale(scale).unscaled_twos_complement()

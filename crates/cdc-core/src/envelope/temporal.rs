@@ -19,15 +19,15 @@ const MAX_YEAR: u64 = 10_000_000;
 /// Debezium's `MicroDuration.DAYS_PER_MONTH_AVG` (365.25 / 12 = 30.4375 days) in microseconds, exactly.
 const MICROS_PER_AVG_MONTH: i64 = 2_629_800 * MICROS_PER_SECOND;
 
-fn push_year(out: &mut String, year: i64) {
+fn push_year(out: &mut Vec<u8>, year: i64) {
     if year > 9_999 {
-        out.push('+');
+        out.push(b'+');
     } else if year < 0 {
-        out.push('-');
+        out.push(b'-');
     }
     let year = year.unsigned_abs();
     if year > 9_999 {
-        out.push_str(&year.to_string());
+        out.extend_from_slice(itoa::Buffer::new().format(year).as_bytes());
     } else {
         push_digits(out, year, 4);
     }
@@ -35,10 +35,10 @@ fn push_year(out: &mut String, year: i64) {
 
 /// `value` as exactly `width` decimal digits, zero-padded (it must fit): timestamps are encoded per cell, and
 /// `format!` here was a visible share of the snapshot's encoding time.
-fn push_digits(out: &mut String, value: u64, width: u32) {
+fn push_digits(out: &mut Vec<u8>, value: u64, width: u32) {
     let mut divisor = 10u64.pow(width.saturating_sub(1));
     while divisor > 0 {
-        out.push(char::from(b'0' + (value / divisor % 10) as u8));
+        out.push(b'0' + (value / divisor % 10) as u8);
         divisor /= 10;
     }
 }
@@ -53,15 +53,15 @@ pub(crate) enum Fraction {
 }
 
 /// `HH:MM:SS[.ffffff]` of a time of day in microseconds (0 ≤ micros ≤ 24 h).
-fn push_time(out: &mut String, micros: i64, fraction: Fraction) {
+fn push_time(out: &mut Vec<u8>, micros: i64, fraction: Fraction) {
     let hours = micros / MICROS_PER_HOUR;
     let minutes = micros % MICROS_PER_HOUR / MICROS_PER_MINUTE;
     let seconds = micros % MICROS_PER_MINUTE / MICROS_PER_SECOND;
     let sub = micros % MICROS_PER_SECOND;
     push_digits(out, hours.unsigned_abs(), 2);
-    out.push(':');
+    out.push(b':');
     push_digits(out, minutes.unsigned_abs(), 2);
-    out.push(':');
+    out.push(b':');
     push_digits(out, seconds.unsigned_abs(), 2);
     let sub = sub.unsigned_abs();
     let width = match fraction {
@@ -79,25 +79,35 @@ fn push_time(out: &mut String, micros: i64, fraction: Fraction) {
         }
     };
     if width > 0 {
-        out.push('.');
+        out.push(b'.');
         push_digits(out, sub / 10u64.pow(6 - width), width);
     }
 }
 
 /// `io.debezium.time.ZonedTimestamp`: `2024-01-02T03:04:05.123456Z` for microseconds since the epoch (UTC).
 pub(crate) fn zoned_timestamp(micros: i64, fraction: Fraction) -> String {
+    let mut out = Vec::with_capacity(32);
+    write_zoned_timestamp(micros, fraction, &mut out);
+    ascii(out)
+}
+
+/// [`zoned_timestamp`] appended to `out` (ASCII only, so it needs no JSON escaping): the envelope writer's path.
+pub(crate) fn write_zoned_timestamp(micros: i64, fraction: Fraction, out: &mut Vec<u8>) {
     let days = micros.div_euclid(MICROS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
-    let mut out = String::with_capacity(32);
-    push_year(&mut out, year);
-    out.push('-');
-    push_digits(&mut out, u64::from(month), 2);
-    out.push('-');
-    push_digits(&mut out, u64::from(day), 2);
-    out.push('T');
-    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY), fraction);
-    out.push('Z');
-    out
+    push_year(out, year);
+    out.push(b'-');
+    push_digits(out, u64::from(month), 2);
+    out.push(b'-');
+    push_digits(out, u64::from(day), 2);
+    out.push(b'T');
+    push_time(out, micros.rem_euclid(MICROS_PER_DAY), fraction);
+    out.push(b'Z');
+}
+
+/// The text of bytes the writers above produced: digits and ASCII punctuation only.
+fn ascii(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// `io.debezium.time.ZonedTime`: the time shifted to UTC, such as `08:15:30.5Z` for `10:15:30.5+02`.
@@ -105,10 +115,10 @@ pub(crate) fn zoned_time(local_micros: i64, offset_seconds: i32) -> String {
     let utc = local_micros - i64::from(offset_seconds) * MICROS_PER_SECOND;
     // 24:00:00 is a valid PostgreSQL time; keep it rather than wrapping it to 00:00:00 of no day.
     let utc = if utc == MICROS_PER_DAY { utc } else { utc.rem_euclid(MICROS_PER_DAY) };
-    let mut out = String::with_capacity(20);
+    let mut out = Vec::with_capacity(20);
     push_time(&mut out, utc, Fraction::Trimmed);
-    out.push('Z');
-    out
+    out.push(b'Z');
+    ascii(out)
 }
 
 /// `io.debezium.time.MicroDuration`: months count 30.4375 days and days 24 hours. Computed exactly (Debezium

@@ -28,7 +28,7 @@ use super::config::{
     BinaryHandling, DecimalHandling, EnvelopeConfig, HstoreHandling, IntervalHandling, TimePrecision,
     UNAVAILABLE_VALUE_PLACEHOLDER,
 };
-use super::decimal::Decimal;
+use super::decimal::{self, Decimal};
 use super::temporal::{self, Fraction};
 use crate::pgtype::{PgType, TypeKind};
 use crate::schema::Column;
@@ -221,6 +221,55 @@ impl FieldCodec {
             Value::Unchanged => self.placeholder(),
             _ => self.encode_present(value).unwrap_or_else(|| natural(value)),
         }
+    }
+
+    /// [`FieldCodec::write_required`]'s bytes for a cell that may be null.
+    pub(crate) fn write(&self, value: &Value, out: &mut Vec<u8>) {
+        use FieldCodec as C;
+        match (self, value) {
+            (_, Value::Null) => out.extend_from_slice(b"null"),
+            (C::Bool, Value::Bool(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            (C::Int16 | C::Int32 | C::Int64, Value::Int16(v)) => write_integer(*v, out),
+            (C::Int16 | C::Int32 | C::Int64, Value::Int32(v)) => write_integer(*v, out),
+            (C::Int16 | C::Int32 | C::Int64, Value::Int64(v)) => write_integer(*v, out),
+            (C::Text | C::Uuid | C::Json | C::Enum { .. }, _) => match text(value) {
+                Some(text) => write_string(text, out),
+                None => self.write_encoded(value, out),
+            },
+            (
+                C::Decimal { scale, .. },
+                Value::Numeric(Numeric::Finite(text)) | Value::Money(Numeric::Finite(text)),
+            ) => match decimal::unscaled_i128_bytes(text, *scale) {
+                Some((bytes, start)) => write_base64(bytes.get(start..).unwrap_or_default(), out),
+                None => self.write_encoded(value, out),
+            },
+            (
+                C::ZonedTimestamp { fraction_digits },
+                Value::TimestampTz(TimestampValue::Micros(micros))
+                | Value::Timestamp(TimestampValue::Micros(micros)),
+            ) => {
+                out.push(b'"');
+                temporal::write_zoned_timestamp(*micros, fraction(*fraction_digits), out);
+                out.push(b'"');
+            }
+            _ => self.write_encoded(value, out),
+        }
+    }
+
+    /// Appends the JSON of [`FieldCodec::encode_required`] to `out`: the byte writer's path. The cells every
+    /// table has (integers, text, fixed-scale decimals, timestamps) are written directly; building their
+    /// `serde_json::Value` first cost an allocation or more per cell. Every other cell goes through `encode`.
+    pub(crate) fn write_required(&self, value: &Value, nullable: bool, out: &mut Vec<u8>) {
+        match value {
+            Value::Null if !nullable => {
+                let _ = serde_json::to_writer(&mut *out, &self.fallback());
+            }
+            value => self.write(value, out),
+        }
+    }
+
+    fn write_encoded(&self, value: &Value, out: &mut Vec<u8>) {
+        let _ = serde_json::to_writer(&mut *out, &self.encode(value));
     }
 
     /// `None` when the value's variant does not fit this codec.
@@ -445,17 +494,65 @@ fn epoch(ts: &TimestampValue, unit: impl Fn(i64) -> i64) -> i64 {
 
 fn zoned_timestamp(ts: &TimestampValue, fraction_digits: u32) -> J {
     J::String(match ts {
-        TimestampValue::Micros(micros) => {
-            let fraction = if (1..=6).contains(&fraction_digits) {
-                Fraction::Fixed(fraction_digits)
-            } else {
-                Fraction::Trimmed
-            };
-            temporal::zoned_timestamp(*micros, fraction)
-        }
+        TimestampValue::Micros(micros) => temporal::zoned_timestamp(*micros, fraction(fraction_digits)),
         TimestampValue::PosInfinity => "infinity".into(),
         TimestampValue::NegInfinity => "-infinity".into(),
     })
+}
+
+/// A `ZonedTimestamp` column's fraction: its precision's digits, or trimmed when it has none.
+fn fraction(fraction_digits: u32) -> Fraction {
+    if (1..=6).contains(&fraction_digits) {
+        Fraction::Fixed(fraction_digits)
+    } else {
+        Fraction::Trimmed
+    }
+}
+
+/// An integer through `itoa` (`write!` costs a formatter per field; an envelope has five integers besides cells).
+pub(super) fn write_integer(value: impl itoa::Integer, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// `text` as a JSON string. Most cells need no escaping at all; those are found eight bytes at a time and
+/// copied whole (serde_json looks every byte up in its escape table). Anything else goes through serde_json.
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    let clean = words.map(|w| u64::from_le_bytes(w.try_into().unwrap_or([b'"'; 8]))).all(needs_no_escape)
+        && tail.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
+    if clean {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+    } else {
+        // Serializing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
+/// True when none of the eight bytes of `word` is a `"`, a `\` or a control character below 0x20 (the bytes
+/// JSON escapes). The classic "has a byte less than n" bit trick, exact as a yes/no over the word.
+fn needs_no_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let has_byte_below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGH_BITS;
+    let has_zero_byte = |word: u64| has_byte_below(word, 1);
+    let control = has_byte_below(word, 0x20);
+    let quote = has_zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero_byte(word ^ (ONES * u64::from(b'\\')));
+    control | quote | backslash == 0
+}
+
+/// `bytes` as a JSON string of their standard base64 (Connect's JSON for bytes); at most 16 bytes.
+fn write_base64(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut text = [0u8; 24];
+    let written = STANDARD.encode_slice(bytes, &mut text).unwrap_or(0);
+    out.push(b'"');
+    out.extend_from_slice(text.get(..written).unwrap_or_default());
+    out.push(b'"');
 }
 
 fn hstore_object(pairs: &[(String, Option<String>)]) -> J {
@@ -499,5 +596,42 @@ pub(crate) fn natural(value: &Value) -> J {
         Value::Interval { .. } => FieldCodec::IntervalMicros.encode(value),
         Value::Hstore(pairs) => hstore_object(pairs),
         Value::Array(items) => J::Array(items.iter().map(natural).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "plain".into(),
+            "exactly8".into(),
+            "sixteen bytes ok".into(),
+            "a\"quote".into(),
+            "back\\slash".into(),
+            "tab\there".into(),
+            "line\nbreak".into(),
+            "\u{1}\u{1f}\u{7f}".into(),
+            "é ü 日本 🎉 and more".into(),
+            "\"".into(),
+            "0123456\"".into(),
+            "01234567\\".into(),
+        ];
+        // Every byte value that can stand alone in UTF-8, at every position of a 17-byte string.
+        for c in (0u8..0x80).map(char::from) {
+            for at in 0..17 {
+                let mut text: String = "x".repeat(16);
+                text.insert(at, c);
+                cases.push(text);
+            }
+        }
+        for text in cases {
+            let mut written = Vec::new();
+            write_string(&text, &mut written);
+            assert_eq!(written, serde_json::to_vec(&text).unwrap_or_default(), "{text:?}");
+        }
     }
 }

@@ -6,8 +6,7 @@
 //! go through `serde_json` (one small value each). The bytes are the same as serializing
 //! [`Envelope::value_at`]; every envelope test checks that (see `value_at`).
 
-use std::io::Write as _;
-
+use super::value::write_integer;
 use super::{table_encoding, Envelope, TableEncoding, CONNECTOR, VERSION};
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker};
 use crate::schema::{ReplicaIdentity, TableSchema};
@@ -105,16 +104,19 @@ impl Envelope {
         write_source_tail(table, &rendered.database, event, out);
         out.extend_from_slice(b",\"op\":\"");
         out.extend_from_slice(event.op.code().as_bytes());
-        let _ = write!(out, "\",\"ts_ms\":{ts_ms},\"transaction\":");
+        out.extend_from_slice(b"\",\"ts_ms\":");
+        write_integer(ts_ms, out);
+        out.extend_from_slice(b",\"transaction\":");
         if transaction_metadata && event.snapshot == SnapshotMarker::No {
-            let _ = write!(
-                out,
-                "{{\"id\":\"{}:{}\",\"total_order\":{},\"data_collection_order\":{}}}",
-                event.tx.xid,
-                event.tx.commit_lsn.as_u64(),
-                event.tx.total_order,
-                event.tx.table_order
-            );
+            out.extend_from_slice(b"{\"id\":\"");
+            write_integer(event.tx.xid, out);
+            out.push(b':');
+            write_integer(event.tx.commit_lsn.as_u64(), out);
+            out.extend_from_slice(b"\",\"total_order\":");
+            write_integer(event.tx.total_order, out);
+            out.extend_from_slice(b",\"data_collection_order\":");
+            write_integer(event.tx.table_order, out);
+            out.push(b'}');
         } else {
             out.extend_from_slice(b"null");
         }
@@ -145,8 +147,7 @@ impl Envelope {
                 out.push(b',');
             }
             out.extend_from_slice(&table.rendered.names[i]);
-            let cell = table.codecs[i].encode(row.get(i).unwrap_or(&Value::Null));
-            let _ = serde_json::to_writer(&mut *out, &cell);
+            table.codecs[i].write(row.get(i).unwrap_or(&Value::Null), out);
         }
         out.push(b'}');
         if schema.is_some() {
@@ -158,14 +159,23 @@ impl Envelope {
 
 /// The rest of `source` after `"ts_ms":`.
 fn write_source_tail(table: &TableEncoding, database: &[u8], event: &ChangeEvent, out: &mut Vec<u8>) {
-    let _ = write!(out, "{},\"snapshot\":\"", event.tx.commit_time_micros.div_euclid(1_000));
+    write_integer(event.tx.commit_time_micros.div_euclid(1_000), out);
+    out.extend_from_slice(b",\"snapshot\":\"");
     out.extend_from_slice(event.snapshot.code().as_bytes());
     out.extend_from_slice(b"\",\"db\":");
     out.extend_from_slice(database);
     let (commit_lsn, lsn) = (event.tx.commit_lsn.as_u64(), event.lsn.as_u64());
-    let _ = write!(out, ",\"sequence\":\"[\\\"{commit_lsn}\\\",\\\"{lsn}\\\"]\"");
+    out.extend_from_slice(b",\"sequence\":\"[\\\"");
+    write_integer(commit_lsn, out);
+    out.extend_from_slice(b"\\\",\\\"");
+    write_integer(lsn, out);
+    out.extend_from_slice(b"\\\"]\"");
     out.extend_from_slice(&table.rendered.table_source);
-    let _ = write!(out, ",\"txId\":{},\"lsn\":{lsn},\"xmin\":null}}", event.tx.xid);
+    out.extend_from_slice(b",\"txId\":");
+    write_integer(event.tx.xid, out);
+    out.extend_from_slice(b",\"lsn\":");
+    write_integer(lsn, out);
+    out.extend_from_slice(b",\"xmin\":null}");
 }
 
 /// A row as `{"column":cell,…}`, as `row_json` builds it.
@@ -187,11 +197,10 @@ fn write_row(
         }
         out.extend_from_slice(&table.rendered.names[i]);
         let value = row.get(i).unwrap_or(&Value::Null);
-        let cell = match value {
-            Value::Null if key_only && !column.key => codec.encode_required(value, column.nullable),
-            value => codec.encode(value),
-        };
-        let _ = serde_json::to_writer(&mut *out, &cell);
+        match value {
+            Value::Null if key_only && !column.key => codec.write_required(value, column.nullable, out),
+            value => codec.write(value, out),
+        }
     }
     out.push(b'}');
 }

@@ -396,22 +396,32 @@ async fn copy_part(
     let during = || format!("snapshot of {}", schema.id);
     let stream = client.copy_out(&sql).await.map_err(PgError::query(during()))?;
     let mut stream = std::pin::pin!(stream);
+    // The tail of a line split across messages. The server sends one message per row, so lines are parsed
+    // straight from the message and only a split line's bytes are ever copied.
     let mut buf = BytesMut::new();
     let mut rows = Vec::with_capacity(ROWS_PER_MESSAGE);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(PgError::query(during()))?;
-        buf.extend_from_slice(chunk.chunk());
-        // Every complete line of the buffer, parsed in place; the consumed bytes are dropped once at the end.
-        let mut start = 0;
-        while let Some(end) = memchr::memchr(b'\n', &buf[start..]) {
-            rows.push(parse_copy_line(schema, &buf[start..start + end])?);
-            start += end + 1;
+        let chunk = chunk.map_err(|e| PgError::query(during())(e))?;
+        let mut data = chunk.chunk();
+        if !buf.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', data) else {
+                buf.extend_from_slice(data);
+                continue;
+            };
+            buf.extend_from_slice(&data[..end]);
+            rows.push(parse_copy_line(schema, &buf)?);
+            buf.clear();
+            data = &data[end + 1..];
+        }
+        while let Some(end) = memchr::memchr(b'\n', data) {
+            rows.push(parse_copy_line(schema, &data[..end])?);
+            data = &data[end + 1..];
             if rows.len() == ROWS_PER_MESSAGE {
                 let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_PER_MESSAGE));
                 send_rows(sender, part.table, full).await?;
             }
         }
-        buf.advance(start);
+        buf.extend_from_slice(data);
     }
     if !buf.is_empty() {
         return Err(PgError::Protocol(format!("COPY of {} ended mid-row", schema.id)));
@@ -431,17 +441,17 @@ async fn send_rows(sender: &mpsc::Sender<Incoming>, table: usize, rows: Vec<Row>
 
 /// Parses one line of COPY's text format into typed values.
 fn parse_copy_line(schema: &SchemaRef, line: &[u8]) -> Result<Row, PgError> {
-    let fields: Vec<&[u8]> = line.split(|b| *b == b'\t').collect();
-    if fields.len() != schema.columns.len() {
+    let field_count = memchr::memchr_iter(b'\t', line).count() + 1;
+    if field_count != schema.columns.len() {
         return Err(PgError::Protocol(format!(
             "COPY of {} returned {} fields for {} columns",
             schema.id,
-            fields.len(),
+            field_count,
             schema.columns.len()
         )));
     }
-    let mut values = Vec::with_capacity(fields.len());
-    for (field, column) in fields.into_iter().zip(&schema.columns) {
+    let mut values = Vec::with_capacity(field_count);
+    for (field, column) in line.split(|b| *b == b'\t').zip(&schema.columns) {
         if field == b"\\N" {
             values.push(Value::Null);
             continue;

@@ -42,8 +42,8 @@ use crate::pgoutput::{self, PgOutputMessage, ReplicationMessage};
 use crate::schema::{SchemaRef, TableId};
 use crate::source::Source;
 
-/// Messages handled between two readings of the clock while the stream keeps coming.
-const CLOCK_EVERY: u32 = 256;
+/// Messages (snapshot rows) handled between two readings of the clock while the stream keeps coming.
+const CLOCK_EVERY: usize = 256;
 
 /// How often a keepalive is asked for while a chunk waits for its high watermark.
 const WATERMARK_POLL: Duration = Duration::from_millis(100);
@@ -400,7 +400,11 @@ impl PgSource {
     ) -> Result<ChangeBatch<PgCheckpoint>, PgError> {
         let mut batch = ChangeBatch::new(Vec::new(), None);
         let Phase::Snapshot(reader) = &mut self.phase else { return Ok(batch) };
-        while batch.events.len() < max_events && Instant::now() < deadline {
+        while batch.events.len() < max_events {
+            // The clock every CLOCK_EVERY rows, as in the stream: per row it was a visible share of a snapshot.
+            if batch.events.len() % CLOCK_EVERY == 0 && Instant::now() >= deadline {
+                break;
+            }
             match reader.next().await? {
                 Some(SnapshotItem::Row(event)) => batch.events.push(event),
                 Some(SnapshotItem::TableDone(table)) => {

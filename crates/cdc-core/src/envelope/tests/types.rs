@@ -18,9 +18,19 @@ pub(super) fn codec_of(column: &Column, config: &EnvelopeConfig) -> FieldCodec {
     FieldCodec::for_column(column, config)
 }
 
-/// The encoding of `value` in a nullable column of built-in type `oid`.
+/// The encoding of `value` in a nullable column of built-in type `oid`; checks on the way that the byte writer
+/// (`FieldCodec::write`, with its direct paths) writes exactly that JSON.
 pub(super) fn enc(oid: u32, typmod: i32, config: &EnvelopeConfig, value: Value) -> J {
-    codec_of(&col("c", oid, typmod, true, false), config).encode(&value)
+    let codec = codec_of(&col("c", oid, typmod, true, false), config);
+    let encoded = codec.encode(&value);
+    let mut written = Vec::new();
+    codec.write(&value, &mut written);
+    assert_eq!(
+        String::from_utf8_lossy(&written),
+        encoded.to_string(),
+        "the byte writer differs from encode for {value:?} in a column of type {oid}"
+    );
+    encoded
 }
 
 /// The Connect schema of a NOT NULL column of built-in type `oid`.
