@@ -30,7 +30,7 @@ impl Op {
 }
 
 /// A row's cells in the column order of the event's schema.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Row(pub Vec<Value>);
 
 impl Row {

@@ -152,6 +152,8 @@ impl<S: Source, K: Sink> Pipeline<S, K> {
                 counts.record(crate::metrics::EVENTS_APPLIED, &self.name);
                 counts.record_batch(&self.name, started.elapsed(), batch.events.len());
             }
+            drop(counts);
+            self.source.recycle(batch.events);
         }
     }
 

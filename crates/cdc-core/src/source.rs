@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use crate::change::ChangeBatch;
+use crate::change::{ChangeBatch, ChangeEvent};
 
 /// A producer of change batches. See the module doc for the contract.
 pub trait Source: Send {
@@ -29,4 +29,10 @@ pub trait Source: Send {
 
     /// Records that everything up to `checkpoint` is durable downstream.
     fn ack(&mut self, checkpoint: Self::Checkpoint) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Takes back the events of a batch the sink is done with, for the source to reuse their allocations (the
+    /// PostgreSQL snapshot refills the rows' cells). The default drops them.
+    fn recycle(&mut self, events: Vec<ChangeEvent>) {
+        drop(events);
+    }
 }

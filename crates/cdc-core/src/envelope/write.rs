@@ -8,8 +8,9 @@
 
 use super::value::write_integer;
 use super::{table_encoding, Envelope, TableEncoding, CONNECTOR, VERSION};
-use crate::change::{ChangeEvent, Op, Row, SnapshotMarker};
-use crate::schema::{ReplicaIdentity, TableSchema};
+use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
+use crate::lsn::Lsn;
+use crate::schema::{ReplicaIdentity, TableId, TableSchema};
 use crate::value::Value;
 
 /// The constant parts of every event of one envelope: `source` up to its `"ts_ms":`, and `source.db`.
@@ -17,6 +18,29 @@ use crate::value::Value;
 pub(super) struct RenderedSource {
     source_head: Vec<u8>,
     database: Vec<u8>,
+    snapshot_tail: Option<SnapshotTail>,
+}
+
+/// The rest of `source` for the last snapshot row written. Snapshot rows share their position and time, so a
+/// table's rows repeat it but for the marker: rendered once, not five integers per row.
+#[derive(Debug)]
+struct SnapshotTail {
+    table: TableId,
+    marker: SnapshotMarker,
+    tx: TxInfo,
+    lsn: Lsn,
+    bytes: Vec<u8>,
+}
+
+impl SnapshotTail {
+    fn fits(&self, event: &ChangeEvent) -> bool {
+        self.marker == event.snapshot
+            && self.lsn == event.lsn
+            && self.tx.xid == event.tx.xid
+            && self.tx.commit_lsn == event.tx.commit_lsn
+            && self.tx.commit_time_micros == event.tx.commit_time_micros
+            && self.table == event.schema.id
+    }
 }
 
 impl RenderedSource {
@@ -28,7 +52,7 @@ impl RenderedSource {
         source_head.extend_from_slice(b",\"name\":");
         source_head.extend(json_string(topic_prefix));
         source_head.extend_from_slice(b",\"ts_ms\":");
-        RenderedSource { source_head, database: json_string(database) }
+        RenderedSource { source_head, database: json_string(database), snapshot_tail: None }
     }
 }
 
@@ -101,7 +125,24 @@ impl Envelope {
         }
         out.extend_from_slice(b",\"source\":");
         out.extend_from_slice(&rendered.source_head);
-        write_source_tail(table, &rendered.database, event, out);
+        if event.snapshot == SnapshotMarker::No {
+            write_source_tail(table, &rendered.database, event, out);
+        } else {
+            if !rendered.snapshot_tail.as_ref().is_some_and(|tail| tail.fits(event)) {
+                let mut bytes = Vec::new();
+                write_source_tail(table, &rendered.database, event, &mut bytes);
+                rendered.snapshot_tail = Some(SnapshotTail {
+                    table: event.schema.id.clone(),
+                    marker: event.snapshot,
+                    tx: event.tx,
+                    lsn: event.lsn,
+                    bytes,
+                });
+            }
+            if let Some(tail) = &rendered.snapshot_tail {
+                out.extend_from_slice(&tail.bytes);
+            }
+        }
         out.extend_from_slice(b",\"op\":\"");
         out.extend_from_slice(event.op.code().as_bytes());
         out.extend_from_slice(b"\",\"ts_ms\":");

@@ -33,7 +33,7 @@ use crate::config::PostgresConfig;
 use crate::lsn::Lsn;
 use crate::progress::{Task, Unit};
 use crate::schema::{quote_ident, SchemaRef, TableId};
-use crate::value::{parse_text, Value};
+use crate::value::{parse_text_into, Value};
 
 /// What the snapshot reader yields.
 #[derive(Debug)]
@@ -62,6 +62,58 @@ const ROWS_PER_MESSAGE: usize = 1024;
 /// Messages buffered per worker: bounds the snapshot's memory whatever the table size.
 const MESSAGES_PER_WORKER: usize = 4;
 
+/// Rows handed back by the pipeline ([`SnapshotReader::recycle`]) for the workers to refill
+/// ([`parse_text_into`]): their `Vec`s and text cells keep their allocations, so a steady snapshot allocates
+/// next to nothing per row. Bounded in rows and in what a row holds: what does not fit is dropped.
+#[derive(Debug, Default)]
+struct RowPool {
+    rows: Mutex<Vec<Row>>,
+}
+
+/// Rows the pool holds at most: what the workers have in flight.
+const POOL_ROWS: usize = 4 * ROWS_PER_MESSAGE * MESSAGES_PER_WORKER;
+/// Heap a pooled row may hold: rows of large values are not kept.
+const POOL_ROW_HEAP_BYTES: usize = 8 * 1024;
+
+impl RowPool {
+    fn give(&self, rows: impl Iterator<Item = Row>) {
+        let small =
+            |row: &Row| row.0.iter().map(heap_bytes).fold(0, usize::saturating_add) <= POOL_ROW_HEAP_BYTES;
+        if let Ok(mut pool) = self.rows.lock() {
+            let room = POOL_ROWS.saturating_sub(pool.len());
+            pool.extend(rows.filter(small).take(room));
+        }
+    }
+
+    /// Up to `n` rows, one lock for all of them.
+    fn take(&self, n: usize, into: &mut Vec<Row>) {
+        if let Ok(mut pool) = self.rows.lock() {
+            let keep = pool.len().saturating_sub(n);
+            into.extend(pool.drain(keep..));
+        }
+    }
+}
+
+/// Roughly the bytes a cell holds on the heap; containers count as too large to pool.
+fn heap_bytes(cell: &Value) -> usize {
+    use crate::value::Numeric;
+    match cell {
+        Value::Text(text)
+        | Value::Json(text)
+        | Value::Enum(text)
+        | Value::Uuid(text)
+        | Value::Inet(text)
+        | Value::MacAddr(text)
+        | Value::Bits(text)
+        | Value::Other(text)
+        | Value::Numeric(Numeric::Finite(text))
+        | Value::Money(Numeric::Finite(text)) => text.capacity(),
+        Value::Bytes(bytes) => bytes.capacity(),
+        Value::Array(_) | Value::Hstore(_) => usize::MAX,
+        _ => 0,
+    }
+}
+
 /// One unit of work: a table, or a block range of one.
 #[derive(Debug, Clone, Copy)]
 struct Part {
@@ -83,6 +135,7 @@ pub struct SnapshotReader {
     incoming: mpsc::Receiver<Incoming>,
     /// Aborted when the reader is dropped (the pipeline stopped): their transactions end with them.
     workers: JoinSet<()>,
+    pool: Arc<RowPool>,
     current: Option<(usize, std::vec::IntoIter<Row>)>,
     ready: VecDeque<SnapshotItem>,
     tables_left: usize,
@@ -158,9 +211,10 @@ impl SnapshotReader {
         let (sender, incoming) = mpsc::channel(MESSAGES_PER_WORKER * clients.len());
         let queue = Arc::new(Mutex::new(parts));
         let schemas: Arc<[SchemaRef]> = states.iter().map(|t| t.schema.clone()).collect();
+        let pool = Arc::new(RowPool::default());
         let mut workers = JoinSet::new();
         for client in clients {
-            workers.spawn(worker(client, queue.clone(), schemas.clone(), sender.clone()));
+            workers.spawn(worker(client, queue.clone(), schemas.clone(), pool.clone(), sender.clone()));
         }
         let started_micros = chrono::Utc::now().timestamp_micros();
         let mut reader = SnapshotReader {
@@ -168,6 +222,7 @@ impl SnapshotReader {
             tables: states,
             incoming,
             workers,
+            pool,
             current: None,
             ready: VecDeque::new(),
             consistent_point,
@@ -231,6 +286,11 @@ impl SnapshotReader {
                 None => return Err(PgError::Protocol("snapshot workers stopped before the end".into())),
             }
         }
+    }
+
+    /// Takes back the rows of events the sink is done with, for the workers to refill.
+    pub fn recycle(&self, events: Vec<ChangeEvent>) {
+        self.pool.give(events.into_iter().filter_map(|event| event.after));
     }
 
     /// "Forget this table's rows": positioned at the consistent point, so the snapshot rows that follow (at the
@@ -364,13 +424,14 @@ async fn worker(
     client: Client,
     queue: Arc<Mutex<VecDeque<Part>>>,
     schemas: Arc<[SchemaRef]>,
+    pool: Arc<RowPool>,
     sender: mpsc::Sender<Incoming>,
 ) {
     loop {
         let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
         let Some(part) = next else { break };
         let schema = &schemas[part.table];
-        let result = copy_part(&client, schema, part, &sender).await;
+        let result = copy_part(&client, schema, part, &pool, &sender).await;
         let message = result.map(|()| WorkerMessage::PartDone { table: part.table });
         let failed = message.is_err();
         if sender.send(message).await.is_err() || failed {
@@ -384,6 +445,7 @@ async fn copy_part(
     client: &Client,
     schema: &SchemaRef,
     part: Part,
+    pool: &RowPool,
     sender: &mpsc::Sender<Incoming>,
 ) -> Result<(), PgError> {
     let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
@@ -400,6 +462,8 @@ async fn copy_part(
     // straight from the message and only a split line's bytes are ever copied.
     let mut buf = BytesMut::new();
     let mut rows = Vec::with_capacity(ROWS_PER_MESSAGE);
+    let mut spares = Vec::with_capacity(ROWS_PER_MESSAGE);
+    pool.take(ROWS_PER_MESSAGE, &mut spares);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| PgError::query(during())(e))?;
         let mut data = chunk.chunk();
@@ -409,16 +473,17 @@ async fn copy_part(
                 continue;
             };
             buf.extend_from_slice(&data[..end]);
-            rows.push(parse_copy_line(schema, &buf)?);
+            rows.push(parse_copy_line(schema, &buf, spares.pop().unwrap_or_default())?);
             buf.clear();
             data = &data[end + 1..];
         }
         while let Some(end) = memchr::memchr(b'\n', data) {
-            rows.push(parse_copy_line(schema, &data[..end])?);
+            rows.push(parse_copy_line(schema, &data[..end], spares.pop().unwrap_or_default())?);
             data = &data[end + 1..];
             if rows.len() == ROWS_PER_MESSAGE {
                 let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_PER_MESSAGE));
                 send_rows(sender, part.table, full).await?;
+                pool.take(ROWS_PER_MESSAGE - spares.len(), &mut spares);
             }
         }
         buf.extend_from_slice(data);
@@ -439,30 +504,43 @@ async fn send_rows(sender: &mpsc::Sender<Incoming>, table: usize, rows: Vec<Row>
         .map_err(|_| PgError::Protocol("snapshot reader went away".into()))
 }
 
-/// Parses one line of COPY's text format into typed values.
-fn parse_copy_line(schema: &SchemaRef, line: &[u8]) -> Result<Row, PgError> {
-    let field_count = memchr::memchr_iter(b'\t', line).count() + 1;
-    if field_count != schema.columns.len() {
+/// Parses one line of COPY's text format into typed values, refilling `spare`'s cells (a recycled row, or an
+/// empty one).
+fn parse_copy_line(schema: &SchemaRef, line: &[u8], spare: Row) -> Result<Row, PgError> {
+    let columns = &schema.columns;
+    let fields = memchr::memchr_iter(b'\t', line).count() + 1;
+    if fields != columns.len() {
         return Err(PgError::Protocol(format!(
-            "COPY of {} returned {} fields for {} columns",
+            "COPY of {} returned {fields} fields for {} columns",
             schema.id,
-            field_count,
-            schema.columns.len()
+            columns.len()
         )));
     }
-    let mut values = Vec::with_capacity(field_count);
-    for (field, column) in line.split(|b| *b == b'\t').zip(&schema.columns) {
+    let mut values = spare.0;
+    values.truncate(columns.len());
+    values.resize(columns.len(), Value::Null);
+    // Most lines are valid UTF-8 without an escape: checked once for the whole line, their fields are borrowed
+    // as they are (a tab is ASCII, so it never splits a character).
+    let plain = std::str::from_utf8(line).ok().filter(|_| memchr::memchr(b'\\', line).is_none());
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\t', line).chain(std::iter::once(line.len()));
+    for ((end, column), cell) in ends.zip(columns).zip(&mut values) {
+        let range = start..end;
+        start = end + 1;
+        let field = line.get(range.clone()).unwrap_or_default();
         if field == b"\\N" {
-            values.push(Value::Null);
+            *cell = Value::Null;
             continue;
         }
-        let text = unescape_copy_text(field);
-        let value = parse_text(&column.pg_type, &text).map_err(|source| PgError::Value {
+        let text = match plain.and_then(|line| line.get(range)) {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => unescape_copy_text(field),
+        };
+        parse_text_into(&column.pg_type, &text, cell).map_err(|source| PgError::Value {
             table: schema.id.to_string(),
             column: column.name.clone(),
             source,
         })?;
-        values.push(value);
     }
     Ok(Row(values))
 }
@@ -536,7 +614,77 @@ pub fn unescape_copy_text(field: &[u8]) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{split, unescape_copy_text};
+    use std::sync::Arc;
+
+    use super::{parse_copy_line, split, unescape_copy_text, RowPool, POOL_ROWS};
+    use crate::change::Row;
+    use crate::pgtype::{PgType, TypeKind};
+    use crate::schema::{Column, ReplicaIdentity, TableId, TableSchema};
+    use crate::value::{Numeric, Value};
+
+    fn table(columns: &[(&str, TypeKind)]) -> Arc<TableSchema> {
+        let columns = columns
+            .iter()
+            .map(|(name, kind)| Column {
+                name: (*name).into(),
+                pg_type: PgType::new(0, "t", kind.clone()),
+                type_modifier: -1,
+                nullable: true,
+                key: false,
+                fill_value: None,
+            })
+            .collect();
+        Arc::new(TableSchema {
+            relation_oid: 1,
+            id: TableId::new("public", "t"),
+            columns,
+            replica_identity: ReplicaIdentity::Default,
+            version: 1,
+        })
+    }
+
+    #[test]
+    fn recycled_rows_are_refilled_whatever_they_held() {
+        let schema =
+            table(&[("id", TypeKind::Int8), ("name", TypeKind::Text), ("amount", TypeKind::Numeric)]);
+        let fresh = parse_copy_line(&schema, b"1\tann\t12.50", Row::default()).expect("a valid line");
+        let want = Row(vec![
+            Value::Int64(1),
+            Value::Text("ann".into()),
+            Value::Numeric(Numeric::Finite("12.50".into())),
+        ]);
+        assert_eq!(fresh, want);
+        // A row of the same table, a longer row of another one, a shorter one, and one of other kinds.
+        let spares = [
+            Row(vec![Value::Int64(9), Value::Text("a much longer earlier name".into()), Value::Null]),
+            Row(vec![Value::Text("x".into()); 6]),
+            Row(vec![Value::Null]),
+            Row(vec![Value::Bool(true), Value::Json("{}".into()), Value::Numeric(Numeric::NaN)]),
+        ];
+        for spare in spares {
+            let refilled = parse_copy_line(&schema, b"1\tann\t12.50", spare.clone()).expect("a valid line");
+            assert_eq!(refilled, want, "refilling {spare:?}");
+        }
+        let nulls = parse_copy_line(&schema, b"\\N\t\\N\t\\N", fresh).expect("a valid line");
+        assert_eq!(nulls, Row(vec![Value::Null; 3]));
+        // The field count is checked against the line, not the row that was refilled.
+        let long_spare = Row(vec![Value::Null; 3]);
+        for line in [&b"1\tann"[..], b"1\tann\t1\t2", b""] {
+            let error = parse_copy_line(&schema, line, long_spare.clone()).expect_err("a wrong field count");
+            assert!(error.to_string().contains("fields for 3 columns"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_row_pool_is_bounded_and_skips_rows_holding_large_values() {
+        let pool = RowPool::default();
+        pool.give((0..POOL_ROWS + 10).map(|_| Row(vec![Value::Text("small".into())])));
+        pool.give(std::iter::once(Row(vec![Value::Text("x".repeat(100_000))])));
+        let mut taken = Vec::new();
+        pool.take(usize::MAX, &mut taken);
+        assert_eq!(taken.len(), POOL_ROWS);
+        assert!(taken.iter().all(|row| row.0 == [Value::Text("small".into())]));
+    }
 
     #[test]
     fn large_tables_split_into_block_ranges_with_an_open_last_one() {

@@ -35,7 +35,7 @@ use super::setup;
 use super::snapshot::{SnapshotItem, SnapshotOptions, SnapshotReader};
 use super::streamed::{Replay, StreamedTransactions};
 use super::walsender::{ReplicationStream, WalSender};
-use crate::change::ChangeBatch;
+use crate::change::{ChangeBatch, ChangeEvent};
 use crate::config::{PostgresConfig, SnapshotMode, SnapshotNewTables, SourceConfig};
 use crate::lsn::Lsn;
 use crate::pgoutput::{self, PgOutputMessage, ReplicationMessage};
@@ -697,6 +697,12 @@ impl Source for PgSource {
             Phase::Streaming(_) => {}
         }
         self.next_stream_batch(max_events, deadline).await.map(Some)
+    }
+
+    fn recycle(&mut self, events: Vec<ChangeEvent>) {
+        if let Phase::Snapshot(reader) = &self.phase {
+            reader.recycle(events);
+        }
     }
 
     async fn ack(&mut self, checkpoint: PgCheckpoint) -> Result<(), PgError> {

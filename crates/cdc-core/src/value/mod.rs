@@ -6,7 +6,7 @@
 
 mod text;
 
-pub use text::{parse_text, parse_text_owned, ValueParseError};
+pub use text::{parse_text, parse_text_into, parse_text_owned, ValueParseError};
 
 /// `(year, month, day)` of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {

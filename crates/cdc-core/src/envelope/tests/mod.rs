@@ -231,6 +231,29 @@ fn a_snapshot_read_is_op_r_with_its_marker_and_no_transaction() {
 }
 
 #[test]
+fn snapshot_rows_of_each_table_and_position_carry_their_own_source() {
+    // The writer renders a snapshot row's `source` once and reuses it while table, position and marker stay.
+    let mut env = envelope(EnvelopeConfig::default());
+    let mut accounts = (*customers(ReplicaIdentity::Full)).clone();
+    accounts.id = TableId::new("public", "accounts");
+    let accounts = std::sync::Arc::new(accounts);
+    let cases =
+        [(customers(ReplicaIdentity::Full), 100), (accounts, 100), (customers(ReplicaIdentity::Full), 100)];
+    for (schema, lsn) in cases.into_iter().chain([(customers(ReplicaIdentity::Full), 200)]) {
+        let table = schema.id.name.clone();
+        let mut read = event(Op::Read, schema, None, Some(anne()));
+        read.snapshot = SnapshotMarker::InProgress;
+        read.lsn = crate::lsn::Lsn::new(lsn);
+        // `value_at` also checks that the written bytes are the serialized value.
+        let value = env.value_at(&read, TS_MS);
+        assert_eq!(
+            (value["source"]["table"].as_str(), value["source"]["lsn"].as_u64()),
+            (Some(&*table), Some(lsn))
+        );
+    }
+}
+
+#[test]
 fn transaction_metadata_fills_the_transaction_block() {
     let mut env = envelope(EnvelopeConfig { transaction_metadata: true, ..EnvelopeConfig::default() });
     let insert = event(Op::Insert, customers(ReplicaIdentity::Full), None, Some(anne()));

@@ -88,6 +88,27 @@ pub fn parse_text_owned(ty: &PgType, text: String) -> Result<Value, ValueParseEr
     })
 }
 
+/// [`parse_text`] into `cell`, which holds an earlier value (a recycled row): when the new value is of the same
+/// text-valued kind, the cell keeps its `String`'s allocation. The snapshot reuses its rows this way: an
+/// allocation on a worker and a free on the pipeline's thread per text cell were a fifth of its CPU.
+pub fn parse_text_into(ty: &PgType, text: &str, cell: &mut Value) -> Result<(), ValueParseError> {
+    let reusable = match (&ty.kind, &mut *cell) {
+        (TypeKind::Text, Value::Text(held))
+        | (TypeKind::Enum(_), Value::Enum(held))
+        | (TypeKind::Json | TypeKind::Jsonb, Value::Json(held)) => Some(held),
+        (TypeKind::Numeric, Value::Numeric(Numeric::Finite(held))) if is_decimal(text) => Some(held),
+        _ => None,
+    };
+    match reusable {
+        Some(held) => {
+            held.clear();
+            held.push_str(text);
+        }
+        None => *cell = parse_text(ty, text)?,
+    }
+    Ok(())
+}
+
 /// Builds the error for `text` of type `ty`, truncating the text.
 fn error(ty: &PgType, text: &str, reason: impl Into<String>) -> ValueParseError {
     let text = match text.char_indices().nth(MAX_ERROR_TEXT_CHARS) {
@@ -269,12 +290,35 @@ mod tests {
 
     use super::*;
 
-    /// Asserts that each text parses as `kind` into the value paired with it.
+    /// Cells a recycled row may hold before `parse_text_into` refills them: every text-valued kind it reuses,
+    /// and others.
+    fn earlier_cells() -> Vec<Value> {
+        vec![
+            Value::Null,
+            Value::Text("an earlier text".into()),
+            Value::Json("{\"earlier\": 1}".into()),
+            Value::Enum("earlier".into()),
+            Value::Numeric(Numeric::Finite("-12.50".into())),
+            Value::Numeric(Numeric::NaN),
+            Value::Int64(7),
+        ]
+    }
+
+    /// Asserts that each text parses as `kind` into the value paired with it, by every entry point.
     pub(super) fn ok(kind: TypeKind, cases: &[(&str, Value)]) {
         let ty = PgType::new(0, "test", kind);
         for (text, want) in cases {
             assert_eq!(parse_text(&ty, text).as_ref(), Ok(want), "parsing {text:?}");
             assert_eq!(parse_text_owned(&ty, text.to_string()).as_ref(), Ok(want), "parsing owned {text:?}");
+            for mut cell in earlier_cells() {
+                let earlier = cell.clone();
+                assert_eq!(
+                    parse_text_into(&ty, text, &mut cell),
+                    Ok(()),
+                    "parsing {text:?} into {earlier:?}"
+                );
+                assert_eq!(&cell, want, "parsing {text:?} into {earlier:?}");
+            }
         }
     }
 
@@ -284,6 +328,12 @@ mod tests {
         for text in texts {
             assert!(parse_text(&ty, text).is_err(), "{text:?} should be rejected");
             assert!(parse_text_owned(&ty, text.to_string()).is_err(), "{text:?} should be rejected (owned)");
+            for mut cell in earlier_cells() {
+                assert!(
+                    parse_text_into(&ty, text, &mut cell).is_err(),
+                    "{text:?} should be rejected into {cell:?}"
+                );
+            }
         }
     }
 
