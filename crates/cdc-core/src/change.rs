@@ -37,6 +37,11 @@ impl Row {
     pub fn get(&self, index: usize) -> Option<&Value> {
         self.0.get(index)
     }
+
+    /// [`Value::heap_bytes`] over the cells.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.iter().map(Value::heap_bytes).fold(0, usize::saturating_add)
+    }
 }
 
 /// Where a snapshot row sits in the snapshot (Debezium's `source.snapshot`).

@@ -4,6 +4,8 @@
 //! the message used every byte. Counts from the server size allocations only up to what the remaining bytes
 //! could hold, so a forged count cannot make us allocate gigabytes.
 
+use bytes::Bytes;
+
 use super::cursor::Cursor;
 use super::error::DecodeError;
 use super::message::{OldTuple, PgOutputMessage, RelationBody, RelationColumn, TupleCell, TupleData};
@@ -14,9 +16,9 @@ use crate::schema::ReplicaIdentity;
 ///
 /// `in_stream_block` must be true between a StreamStart and the next StreamStop: only there do Relation,
 /// Type, Insert, Update, Delete, Truncate and Message carry the xid of the streamed transaction.
-pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, DecodeError> {
+pub fn decode(message: &Bytes, in_stream_block: bool) -> Result<PgOutputMessage, DecodeError> {
     use PgOutputMessage as M;
-    let mut cur = Cursor::new(buf);
+    let mut cur = Cursor::new(message);
     let stream_xid = |cur: &mut Cursor<'_>| {
         if in_stream_block {
             cur.read_u32("stream xid").map(Some)
@@ -53,16 +55,20 @@ pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, Deco
         b'I' => M::Insert {
             xid: stream_xid(&mut cur)?,
             relation_oid: cur.read_u32("Insert relation oid")?,
-            new: read_new_tuple(&mut cur)?,
+            new: read_new_tuple(&mut cur, message)?,
         },
         b'U' => {
             let xid = stream_xid(&mut cur)?;
             let relation_oid = cur.read_u32("Update relation oid")?;
             let offset = cur.offset();
             let (old, new) = match cur.read_u8("Update tuple marker")? {
-                b'K' => (Some(OldTuple::Key(read_tuple(&mut cur)?)), read_new_tuple(&mut cur)?),
-                b'O' => (Some(OldTuple::Full(read_tuple(&mut cur)?)), read_new_tuple(&mut cur)?),
-                b'N' => (None, read_tuple(&mut cur)?),
+                b'K' => {
+                    (Some(OldTuple::Key(read_tuple(&mut cur, message)?)), read_new_tuple(&mut cur, message)?)
+                }
+                b'O' => {
+                    (Some(OldTuple::Full(read_tuple(&mut cur, message)?)), read_new_tuple(&mut cur, message)?)
+                }
+                b'N' => (None, read_tuple(&mut cur, message)?),
                 found => {
                     return Err(DecodeError::UnexpectedTupleMarker {
                         expected: "'K', 'O' or 'N'",
@@ -78,8 +84,8 @@ pub fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, Deco
             let relation_oid = cur.read_u32("Delete relation oid")?;
             let offset = cur.offset();
             let old = match cur.read_u8("Delete tuple marker")? {
-                b'K' => OldTuple::Key(read_tuple(&mut cur)?),
-                b'O' => OldTuple::Full(read_tuple(&mut cur)?),
+                b'K' => OldTuple::Key(read_tuple(&mut cur, message)?),
+                b'O' => OldTuple::Full(read_tuple(&mut cur, message)?),
                 found => {
                     return Err(DecodeError::UnexpectedTupleMarker { expected: "'K' or 'O'", found, offset })
                 }
@@ -158,15 +164,20 @@ fn read_relation(cur: &mut Cursor<'_>, xid: Option<u32>) -> Result<RelationBody,
 }
 
 /// The `N` marker, then a tuple.
-fn read_new_tuple(cur: &mut Cursor<'_>) -> Result<TupleData, DecodeError> {
+fn read_new_tuple(cur: &mut Cursor<'_>, message: &Bytes) -> Result<TupleData, DecodeError> {
     let offset = cur.offset();
     match cur.read_u8("new tuple marker")? {
-        b'N' => read_tuple(cur),
+        b'N' => read_tuple(cur, message),
         found => Err(DecodeError::UnexpectedTupleMarker { expected: "'N'", found, offset }),
     }
 }
 
-fn read_tuple(cur: &mut Cursor<'_>) -> Result<TupleData, DecodeError> {
+/// A tuple whose cells are slices of `message`, the bytes `cur` reads.
+fn read_tuple(cur: &mut Cursor<'_>, message: &Bytes) -> Result<TupleData, DecodeError> {
+    let cell = |cur: &mut Cursor<'_>, what| {
+        let len = cur.read_count_i32(what)?;
+        cur.read_bytes(len, what).map(|bytes| message.slice_ref(bytes))
+    };
     let count = cur.read_count_i16("tuple column count")?;
     let mut cells = Vec::with_capacity(count.min(cur.remaining()));
     for _ in 0..count {
@@ -174,8 +185,8 @@ fn read_tuple(cur: &mut Cursor<'_>) -> Result<TupleData, DecodeError> {
         cells.push(match cur.read_u8("tuple cell kind")? {
             b'n' => TupleCell::Null,
             b'u' => TupleCell::UnchangedToast,
-            b't' => TupleCell::Text(read_len_bytes(cur, "text cell")?),
-            b'b' => TupleCell::Binary(read_len_bytes(cur, "binary cell")?),
+            b't' => TupleCell::Text(cell(cur, "text cell")?),
+            b'b' => TupleCell::Binary(cell(cur, "binary cell")?),
             tag => return Err(DecodeError::UnknownTupleCell { tag, offset }),
         });
     }
@@ -192,6 +203,11 @@ mod tests {
     use crate::pgoutput::{parse_replication_message, ReplicationMessage};
     use PgOutputMessage as M;
 
+    /// [`super::decode`] of a copy of `buf` (the tests build messages as byte vectors).
+    fn decode(buf: &[u8], in_stream_block: bool) -> Result<PgOutputMessage, DecodeError> {
+        super::decode(&Bytes::copy_from_slice(buf), in_stream_block)
+    }
+
     /// 2000-01-01 00:00 UTC in Unix micros: what a zero PostgreSQL timestamp decodes to.
     const Y2K: i64 = 946_684_800_000_000;
 
@@ -200,7 +216,7 @@ mod tests {
     }
 
     fn text(s: &str) -> TupleCell {
-        TupleCell::Text(s.as_bytes().to_vec())
+        TupleCell::Text(Bytes::copy_from_slice(s.as_bytes()))
     }
 
     /// Hand-built messages, bytes written from the protocol docs (not by the encoder), and their values.
@@ -229,7 +245,7 @@ mod tests {
             TupleCell::Null,
             TupleCell::UnchangedToast,
             text("x"),
-            TupleCell::Binary(vec![0, 255]),
+            TupleCell::Binary(Bytes::from_static(&[0, 255])),
         ]);
         vec![
             (
@@ -459,8 +475,8 @@ mod tests {
         let cell = prop_oneof![
             Just(TupleCell::Null),
             Just(TupleCell::UnchangedToast),
-            arb_bytes().prop_map(TupleCell::Text),
-            arb_bytes().prop_map(TupleCell::Binary),
+            arb_bytes().prop_map(|b| TupleCell::Text(b.into())),
+            arb_bytes().prop_map(|b| TupleCell::Binary(b.into())),
         ];
         proptest::collection::vec(cell, 0..6).prop_map(TupleData)
     }

@@ -5,6 +5,8 @@
 //! block. Times are Unix-epoch microseconds. Formats:
 //! <https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html>.
 
+use bytes::Bytes;
+
 use crate::lsn::Lsn;
 use crate::schema::ReplicaIdentity;
 
@@ -84,8 +86,8 @@ pub enum TupleCell {
     Null,
     /// `u`: a TOASTed value that the update did not change; the server does not send it again.
     UnchangedToast,
-    /// `t`: the type's text output.
-    Text(Vec<u8>),
+    /// `t`: the type's text output, a slice of the message it came in (no copy per cell).
+    Text(Bytes),
     /// `b`: the type's binary send format (only with the `binary` option).
-    Binary(Vec<u8>),
+    Binary(Bytes),
 }

@@ -12,7 +12,7 @@ use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
 use crate::lsn::Lsn;
 use crate::pgoutput::{OldTuple, PgOutputMessage, RelationBody, TupleCell, TupleData};
 use crate::schema::{SchemaRef, TableSchema};
-use crate::value::{parse_text_owned, Value};
+use crate::value::{parse_text_into, Value};
 
 /// What one pgoutput message amounts to.
 #[derive(Debug)]
@@ -41,12 +41,38 @@ struct OpenTx {
 pub struct StreamDecoder {
     relations: HashMap<u32, SchemaRef>,
     tx: Option<OpenTx>,
+    /// Rows of events the sink is done with ([`StreamDecoder::recycle`]), refilled by the next tuples: their
+    /// text cells keep their allocations.
+    spare_rows: Vec<Row>,
 }
+
+/// Spare rows kept at most (a batch's worth).
+const SPARE_ROWS: usize = 8192;
+/// Heap a spare row may hold: rows of large values are dropped, not kept.
+const SPARE_ROW_HEAP_BYTES: usize = 8 * 1024;
 
 impl StreamDecoder {
     /// Seeds the relation cache with the schemas the snapshot used, so identical shapes keep their version.
     pub fn seed(&mut self, schema: SchemaRef) {
         self.relations.insert(schema.relation_oid, schema);
+    }
+
+    /// Takes back the rows of events the sink is done with, to refill them.
+    pub fn recycle(&mut self, events: Vec<ChangeEvent>) {
+        let room = SPARE_ROWS.saturating_sub(self.spare_rows.len());
+        let small = |row: &Row| row.heap_bytes() <= SPARE_ROW_HEAP_BYTES;
+        let rows = events.into_iter().flat_map(|event| [event.before, event.after]).flatten();
+        self.spare_rows.extend(rows.filter(small).take(room));
+    }
+
+    fn tuple_row(&mut self, schema: &TableSchema, tuple: TupleData) -> Result<Row, PgError> {
+        tuple_row(schema, tuple, self.spare_rows.pop().unwrap_or_default())
+    }
+
+    fn old_row(&mut self, schema: &TableSchema, old: OldTuple) -> Result<Row, PgError> {
+        match old {
+            OldTuple::Key(tuple) | OldTuple::Full(tuple) => self.tuple_row(schema, tuple),
+        }
     }
 
     pub fn in_transaction(&self) -> bool {
@@ -85,14 +111,14 @@ impl StreamDecoder {
             }
             PgOutputMessage::Insert { relation_oid, new, .. } => {
                 let schema = self.schema(relation_oid)?;
-                let after = tuple_row(&schema, new)?;
+                let after = self.tuple_row(&schema, new)?;
                 Ok(Decoded::Events(vec![self.event(Op::Insert, schema, None, Some(after), lsn)?]))
             }
             PgOutputMessage::Update { relation_oid, old, new, .. } => {
                 let schema = self.schema(relation_oid)?;
                 let old_is_full = matches!(old, Some(OldTuple::Full(_)));
-                let before = old.map(|o| old_row(&schema, o)).transpose()?;
-                let mut after = tuple_row(&schema, new)?;
+                let before = old.map(|o| self.old_row(&schema, o)).transpose()?;
+                let mut after = self.tuple_row(&schema, new)?;
                 // With REPLICA IDENTITY FULL the old tuple holds the real value of a TOASTed column the update did
                 // not touch; use it rather than reporting the column as unchanged.
                 if let (true, Some(before)) = (old_is_full, &before) {
@@ -106,7 +132,7 @@ impl StreamDecoder {
             }
             PgOutputMessage::Delete { relation_oid, old, .. } => {
                 let schema = self.schema(relation_oid)?;
-                let before = old_row(&schema, old)?;
+                let before = self.old_row(&schema, old)?;
                 Ok(Decoded::Events(vec![self.event(Op::Delete, schema, Some(before), None, lsn)?]))
             }
             PgOutputMessage::Truncate { relation_oids, .. } => {
@@ -211,14 +237,9 @@ impl StreamDecoder {
     }
 }
 
-fn old_row(schema: &TableSchema, old: OldTuple) -> Result<Row, PgError> {
-    match old {
-        OldTuple::Key(t) | OldTuple::Full(t) => tuple_row(schema, t),
-    }
-}
-
-/// Converts a tuple to a typed row in the schema's column order, taking over the cells' bytes.
-fn tuple_row(schema: &TableSchema, tuple: TupleData) -> Result<Row, PgError> {
+/// Converts a tuple to a typed row in the schema's column order, refilling `spare`'s cells (a recycled row, or
+/// an empty one); the cells are slices of the message, parsed in place.
+fn tuple_row(schema: &TableSchema, tuple: TupleData, spare: Row) -> Result<Row, PgError> {
     if tuple.0.len() != schema.columns.len() {
         return Err(PgError::Protocol(format!(
             "tuple for {} has {} columns, its schema {}",
@@ -227,23 +248,87 @@ fn tuple_row(schema: &TableSchema, tuple: TupleData) -> Result<Row, PgError> {
             schema.columns.len()
         )));
     }
-    let mut values = Vec::with_capacity(tuple.0.len());
-    for (cell, column) in tuple.0.into_iter().zip(&schema.columns) {
-        let value = match cell {
-            TupleCell::Null => Value::Null,
-            TupleCell::UnchangedToast => Value::Unchanged,
+    let mut values = spare.0;
+    values.truncate(schema.columns.len());
+    values.resize(schema.columns.len(), Value::Null);
+    for ((cell, column), value) in tuple.0.into_iter().zip(&schema.columns).zip(&mut values) {
+        match cell {
+            TupleCell::Null => *value = Value::Null,
+            TupleCell::UnchangedToast => *value = Value::Unchanged,
             TupleCell::Text(bytes) | TupleCell::Binary(bytes) => {
-                let text = String::from_utf8(bytes).map_err(|_| {
+                let text = std::str::from_utf8(&bytes).map_err(|_| {
                     PgError::Protocol(format!("column {} of {} is not valid UTF-8", column.name, schema.id))
                 })?;
-                parse_text_owned(&column.pg_type, text).map_err(|source| PgError::Value {
+                parse_text_into(&column.pg_type, text, value).map_err(|source| PgError::Value {
                     table: schema.id.to_string(),
                     column: column.name.clone(),
                     source,
-                })?
+                })?;
             }
-        };
-        values.push(value);
+        }
     }
     Ok(Row(values))
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::tuple_row;
+    use crate::change::Row;
+    use crate::pgoutput::{TupleCell, TupleData};
+    use crate::pgtype::{PgType, TypeKind};
+    use crate::schema::{Column, ReplicaIdentity, TableId, TableSchema};
+    use crate::value::{Numeric, Value};
+
+    fn table() -> TableSchema {
+        let column = |name: &str, kind: TypeKind| Column {
+            name: name.into(),
+            pg_type: PgType::new(0, "t", kind),
+            type_modifier: -1,
+            nullable: true,
+            key: false,
+            fill_value: None,
+        };
+        TableSchema {
+            relation_oid: 1,
+            id: TableId::new("public", "t"),
+            columns: vec![
+                column("id", TypeKind::Int8),
+                column("name", TypeKind::Text),
+                column("note", TypeKind::Text),
+            ],
+            replica_identity: ReplicaIdentity::Default,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn recycled_rows_are_refilled_from_the_message_whatever_they_held() {
+        let message = Bytes::from_static(b"7ann");
+        let tuple = || {
+            TupleData(vec![
+                TupleCell::Text(message.slice(0..1)),
+                TupleCell::Text(message.slice(1..4)),
+                TupleCell::UnchangedToast,
+            ])
+        };
+        let want = Row(vec![Value::Int64(7), Value::Text("ann".into()), Value::Unchanged]);
+        let spares = [
+            Row::default(),
+            Row(vec![Value::Int64(1), Value::Text("a longer earlier name".into()), Value::Text("x".into())]),
+            Row(vec![Value::Text("x".into()); 5]),
+            Row(vec![Value::Numeric(Numeric::NaN)]),
+        ];
+        for spare in spares {
+            assert_eq!(
+                tuple_row(&table(), tuple(), spare.clone()).expect("a valid tuple"),
+                want,
+                "refilling {spare:?}"
+            );
+        }
+        let short = TupleData(vec![TupleCell::Null]);
+        let error = tuple_row(&table(), short, Row(vec![Value::Null; 3])).expect_err("a tuple of one cell");
+        assert!(error.to_string().contains("has 1 columns, its schema 3"), "{error}");
+    }
 }

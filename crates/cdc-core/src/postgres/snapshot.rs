@@ -77,8 +77,7 @@ const POOL_ROW_HEAP_BYTES: usize = 8 * 1024;
 
 impl RowPool {
     fn give(&self, rows: impl Iterator<Item = Row>) {
-        let small =
-            |row: &Row| row.0.iter().map(heap_bytes).fold(0, usize::saturating_add) <= POOL_ROW_HEAP_BYTES;
+        let small = |row: &Row| row.heap_bytes() <= POOL_ROW_HEAP_BYTES;
         if let Ok(mut pool) = self.rows.lock() {
             let room = POOL_ROWS.saturating_sub(pool.len());
             pool.extend(rows.filter(small).take(room));
@@ -91,26 +90,6 @@ impl RowPool {
             let keep = pool.len().saturating_sub(n);
             into.extend(pool.drain(keep..));
         }
-    }
-}
-
-/// Roughly the bytes a cell holds on the heap; containers count as too large to pool.
-fn heap_bytes(cell: &Value) -> usize {
-    use crate::value::Numeric;
-    match cell {
-        Value::Text(text)
-        | Value::Json(text)
-        | Value::Enum(text)
-        | Value::Uuid(text)
-        | Value::Inet(text)
-        | Value::MacAddr(text)
-        | Value::Bits(text)
-        | Value::Other(text)
-        | Value::Numeric(Numeric::Finite(text))
-        | Value::Money(Numeric::Finite(text)) => text.capacity(),
-        Value::Bytes(bytes) => bytes.capacity(),
-        Value::Array(_) | Value::Hstore(_) => usize::MAX,
-        _ => 0,
     }
 }
 

@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio_postgres::Client;
 
 use super::catalog::{Catalog, TableInfo};
@@ -475,9 +476,11 @@ impl PgSource {
                 }
             };
             match pgoutput::parse_replication_message(&data).map_err(PgError::Decode)? {
-                ReplicationMessage::XLogData { wal_start, wal_end, data, .. } => {
+                ReplicationMessage::XLogData { wal_start, wal_end, data: message, .. } => {
                     self.received = self.received.max(wal_end);
-                    if let Flow::Return = self.on_xlog_data(wal_start, data, &mut batch).await? {
+                    // A slice of the read buffer, not a copy: tuple cells are slices of it in turn.
+                    let message = data.slice_ref(message);
+                    if let Flow::Return = self.on_xlog_data(wal_start, message, &mut batch).await? {
                         return Ok(batch);
                     }
                 }
@@ -548,16 +551,16 @@ impl PgSource {
     async fn on_xlog_data(
         &mut self,
         wal_start: Lsn,
-        data: &[u8],
+        data: Bytes,
         batch: &mut ChangeBatch<PgCheckpoint>,
     ) -> Result<Flow, PgError> {
         let Phase::Streaming(streaming) = &mut self.phase else { return Ok(Flow::Continue) };
         let streamed = &mut streaming.streamed;
-        if streamed.in_block() && !is_stream_framing(data) {
-            streamed.push(wal_start, data)?;
+        if streamed.in_block() && !is_stream_framing(&data) {
+            streamed.push(wal_start, &data)?;
             return Ok(Flow::Continue);
         }
-        match pgoutput::decode(data, false).map_err(PgError::Decode)? {
+        match pgoutput::decode(&data, false).map_err(PgError::Decode)? {
             PgOutputMessage::StreamStart { xid, .. } => streamed.start_block(xid)?,
             PgOutputMessage::StreamStop => streamed.stop_block()?,
             PgOutputMessage::StreamAbort { xid, subxact_xid } => streamed.abort(xid, subxact_xid),
@@ -632,7 +635,7 @@ impl Streaming {
     fn next_replayed(&mut self) -> Result<Option<(PgOutputMessage, Lsn)>, PgError> {
         let Some((replay, _, _)) = &mut self.replay else { return Ok(None) };
         while let Some((lsn, bytes)) = replay.next_message()? {
-            let message = pgoutput::decode(bytes, true).map_err(PgError::Decode)?;
+            let message = pgoutput::decode(&Bytes::copy_from_slice(bytes), true).map_err(PgError::Decode)?;
             if change_xid(&message).is_some_and(|xid| replay.rolled_back(xid)) {
                 continue;
             }
@@ -700,8 +703,9 @@ impl Source for PgSource {
     }
 
     fn recycle(&mut self, events: Vec<ChangeEvent>) {
-        if let Phase::Snapshot(reader) = &self.phase {
-            reader.recycle(events);
+        match &self.phase {
+            Phase::Snapshot(reader) => reader.recycle(events),
+            _ => self.decoder.recycle(events),
         }
     }
 

@@ -6,7 +6,7 @@
 
 mod text;
 
-pub use text::{parse_text, parse_text_into, parse_text_owned, ValueParseError};
+pub use text::{parse_text, parse_text_into, ValueParseError};
 
 /// `(year, month, day)` of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -102,5 +102,25 @@ pub enum Value {
 impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+
+    /// Roughly the bytes the cell holds on the heap; containers count as too large to keep. Rows are recycled
+    /// (their text cells refilled by [`parse_text_into`]) only when they hold little.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Text(text)
+            | Value::Json(text)
+            | Value::Enum(text)
+            | Value::Uuid(text)
+            | Value::Inet(text)
+            | Value::MacAddr(text)
+            | Value::Bits(text)
+            | Value::Other(text)
+            | Value::Numeric(Numeric::Finite(text))
+            | Value::Money(Numeric::Finite(text)) => text.capacity(),
+            Value::Bytes(bytes) => bytes.capacity(),
+            Value::Array(_) | Value::Hstore(_) => usize::MAX,
+            _ => 0,
+        }
     }
 }
