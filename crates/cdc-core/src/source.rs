@@ -31,7 +31,7 @@ pub trait Source: Send {
     fn ack(&mut self, checkpoint: Self::Checkpoint) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Takes back the events of a batch the sink is done with, for the source to reuse their allocations (the
-    /// PostgreSQL snapshot refills the rows' cells). The default drops them.
+    /// PostgreSQL snapshot workers and stream decoder refill the rows' cells). The default drops them.
     fn recycle(&mut self, events: Vec<ChangeEvent>) {
         drop(events);
     }

@@ -8,6 +8,7 @@ use tokio_postgres::Client;
 
 use super::catalog::{Catalog, RawColumn, TableInfo};
 use super::error::PgError;
+use super::spare_rows::{self, SpareRows};
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
 use crate::lsn::Lsn;
 use crate::pgoutput::{OldTuple, PgOutputMessage, RelationBody, TupleCell, TupleData};
@@ -41,15 +42,10 @@ struct OpenTx {
 pub struct StreamDecoder {
     relations: HashMap<u32, SchemaRef>,
     tx: Option<OpenTx>,
-    /// Rows of events the sink is done with ([`StreamDecoder::recycle`]), refilled by the next tuples: their
-    /// text cells keep their allocations.
-    spare_rows: Vec<Row>,
+    /// Rows of events the sink is done with ([`StreamDecoder::recycle`]), refilled by the next tuples; at most
+    /// a batch's worth.
+    spare_rows: SpareRows<8192>,
 }
-
-/// Spare rows kept at most (a batch's worth).
-const SPARE_ROWS: usize = 8192;
-/// Heap a spare row may hold: rows of large values are dropped, not kept.
-const SPARE_ROW_HEAP_BYTES: usize = 8 * 1024;
 
 impl StreamDecoder {
     /// Seeds the relation cache with the schemas the snapshot used, so identical shapes keep their version.
@@ -59,14 +55,11 @@ impl StreamDecoder {
 
     /// Takes back the rows of events the sink is done with, to refill them.
     pub fn recycle(&mut self, events: Vec<ChangeEvent>) {
-        let room = SPARE_ROWS.saturating_sub(self.spare_rows.len());
-        let small = |row: &Row| row.heap_bytes() <= SPARE_ROW_HEAP_BYTES;
-        let rows = events.into_iter().flat_map(|event| [event.before, event.after]).flatten();
-        self.spare_rows.extend(rows.filter(small).take(room));
+        self.spare_rows.keep(events.into_iter().flat_map(|event| [event.before, event.after]).flatten());
     }
 
     fn tuple_row(&mut self, schema: &TableSchema, tuple: TupleData) -> Result<Row, PgError> {
-        tuple_row(schema, tuple, self.spare_rows.pop().unwrap_or_default())
+        tuple_row(schema, tuple, self.spare_rows.take())
     }
 
     fn old_row(&mut self, schema: &TableSchema, old: OldTuple) -> Result<Row, PgError> {
@@ -248,9 +241,7 @@ fn tuple_row(schema: &TableSchema, tuple: TupleData, spare: Row) -> Result<Row, 
             schema.columns.len()
         )));
     }
-    let mut values = spare.0;
-    values.truncate(schema.columns.len());
-    values.resize(schema.columns.len(), Value::Null);
+    let mut values = spare_rows::cells(spare, schema.columns.len());
     for ((cell, column), value) in tuple.0.into_iter().zip(&schema.columns).zip(&mut values) {
         match cell {
             TupleCell::Null => *value = Value::Null,

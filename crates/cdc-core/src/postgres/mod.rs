@@ -18,6 +18,7 @@ pub mod incremental;
 pub mod setup;
 pub mod snapshot;
 pub mod source;
+mod spare_rows;
 pub mod streamed;
 pub mod tls;
 pub mod walsender;

@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 use tokio_postgres::Client;
 
 use super::error::PgError;
+use super::spare_rows::{self, SpareRows};
 use crate::change::{ChangeEvent, Op, Row, SnapshotMarker, TxInfo};
 use crate::config::PostgresConfig;
 use crate::lsn::Lsn;
@@ -62,33 +63,26 @@ const ROWS_PER_MESSAGE: usize = 1024;
 /// Messages buffered per worker: bounds the snapshot's memory whatever the table size.
 const MESSAGES_PER_WORKER: usize = 4;
 
-/// Rows handed back by the pipeline ([`SnapshotReader::recycle`]) for the workers to refill
-/// ([`parse_text_into`]): their `Vec`s and text cells keep their allocations, so a steady snapshot allocates
-/// next to nothing per row. Bounded in rows and in what a row holds: what does not fit is dropped.
+/// Rows handed back by the pipeline ([`SnapshotReader::recycle`]) for the workers to refill, shared by them.
 #[derive(Debug, Default)]
 struct RowPool {
-    rows: Mutex<Vec<Row>>,
+    rows: Mutex<SpareRows<POOL_ROWS>>,
 }
 
 /// Rows the pool holds at most: what the workers have in flight.
 const POOL_ROWS: usize = 4 * ROWS_PER_MESSAGE * MESSAGES_PER_WORKER;
-/// Heap a pooled row may hold: rows of large values are not kept.
-const POOL_ROW_HEAP_BYTES: usize = 8 * 1024;
 
 impl RowPool {
     fn give(&self, rows: impl Iterator<Item = Row>) {
-        let small = |row: &Row| row.heap_bytes() <= POOL_ROW_HEAP_BYTES;
         if let Ok(mut pool) = self.rows.lock() {
-            let room = POOL_ROWS.saturating_sub(pool.len());
-            pool.extend(rows.filter(small).take(room));
+            pool.keep(rows);
         }
     }
 
     /// Up to `n` rows, one lock for all of them.
     fn take(&self, n: usize, into: &mut Vec<Row>) {
         if let Ok(mut pool) = self.rows.lock() {
-            let keep = pool.len().saturating_sub(n);
-            into.extend(pool.drain(keep..));
+            pool.take_into(n, into);
         }
     }
 }
@@ -495,9 +489,7 @@ fn parse_copy_line(schema: &SchemaRef, line: &[u8], spare: Row) -> Result<Row, P
             columns.len()
         )));
     }
-    let mut values = spare.0;
-    values.truncate(columns.len());
-    values.resize(columns.len(), Value::Null);
+    let mut values = spare_rows::cells(spare, columns.len());
     // Most lines are valid UTF-8 without an escape: checked once for the whole line, their fields are borrowed
     // as they are (a tab is ASCII, so it never splits a character).
     let plain = std::str::from_utf8(line).ok().filter(|_| memchr::memchr(b'\\', line).is_none());
